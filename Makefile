@@ -1,0 +1,50 @@
+# insight_keys — PGXS build of the extension, plus the project's commands:
+#   make demo   install what is missing, build, install, start a throwaway
+#               cluster with the worker preloaded and walk through the flows
+#   make test   install what is missing, build, run every suite
+#   make bench  the benchmarks (figures go to docs/PERFORMANCE.md)
+
+MODULE_big = insight_keys
+CORE_SRCS = $(wildcard extension/core/*.cpp)
+EXT_SRCS  = $(wildcard extension/src/*.cpp)
+WORKER_SRCS = $(wildcard worker/*.cpp)
+OBJS = $(CORE_SRCS:.cpp=.o) $(EXT_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
+
+MODULEDIR = extension
+DATA = extension/insight_keys.control $(wildcard extension/insight_keys--*.sql)
+
+PG_CPPFLAGS = -I$(srcdir)/extension
+PG_CXXFLAGS = -std=c++17 -Wextra -Wno-register -Wno-unused-parameter \
+              -Wno-missing-field-initializers -fno-omit-frame-pointer
+SHLIB_LINK = -lstdc++ -lcrypto
+
+# No LLVM bitcode: the JIT gains nothing from these functions, and it would
+# need clang at build time.
+override with_llvm = no
+
+PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: deps demo demo-stop test bench fuzz unit format
+
+deps:
+	bash scripts/install-deps.sh
+
+demo: deps
+	bash scripts/demo.sh
+
+demo-stop:
+	bash scripts/demo.sh stop
+
+test: deps
+	bash scripts/test.sh
+
+bench: deps
+	bash bench/run.sh
+
+fuzz: deps
+	bash tests/fuzz/run.sh $${FUZZ_SECONDS:-600}
+
+format:
+	clang-format -i extension/core/*.[ch]pp extension/src/*.[ch]pp worker/*.[ch]pp tests/unit/*.cpp tests/integration/*.cpp

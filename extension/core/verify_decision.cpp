@@ -1,0 +1,36 @@
+#include "verify_decision.hpp"
+
+namespace insight::core {
+
+std::string_view VerifyCodeName(VerifyCode code) noexcept {
+  switch (code) {
+    case VerifyCode::Valid:
+      return "VALID";
+    case VerifyCode::Malformed:
+      return "MALFORMED";
+    case VerifyCode::NotFound:
+      return "NOT_FOUND";
+    case VerifyCode::Expired:
+      return "EXPIRED";
+    case VerifyCode::OwnerInactive:
+      return "OWNER_INACTIVE";
+  }
+  return "NOT_FOUND";
+}
+
+VerifyOutcome DecideVerify(bool found, const KeyFacts& f) noexcept {
+  // A wrong secret for an existing lookup id is indistinguishable from an
+  // unknown key: no existence oracle.
+  if (!found || !f.hash_matches) return {VerifyCode::NotFound, {}};
+  if (f.expired) return {VerifyCode::Expired, {}};
+  if (!f.org_exists) return {VerifyCode::OwnerInactive, {}};
+  if (f.kind == KeyKind::Organization) return {VerifyCode::Valid, RoleName(Role::OrgAdmin)};
+  if (!f.owner_exists) return {VerifyCode::OwnerInactive, {}};
+  // A platform admin may hold user keys in organizations they do not belong to.
+  if (!f.owner_platform_admin && f.owner_role == Role::None) {
+    return {VerifyCode::OwnerInactive, {}};
+  }
+  return {VerifyCode::Valid, ReportedRole(f.owner_platform_admin, f.owner_role)};
+}
+
+}  // namespace insight::core

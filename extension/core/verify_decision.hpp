@@ -1,0 +1,37 @@
+// What verify() answers, decided from the facts read about one key. Pure, so
+// every branch is unit-tested without a server.
+#pragma once
+#include "cpp_only.hpp"
+
+#include <cstdint>
+#include <string_view>
+
+#include "key_codec.hpp"
+#include "permissions.hpp"
+
+namespace insight::core {
+
+enum class VerifyCode : uint8_t { Valid, Malformed, NotFound, Expired, OwnerInactive };
+
+std::string_view VerifyCodeName(VerifyCode code) noexcept;
+
+// The stored row and the current state of its owner, as read in one snapshot.
+struct KeyFacts {
+  KeyKind kind = KeyKind::User;
+  bool hash_matches = false;    // constant-time comparison of the secret's hash
+  bool expired = false;         // expires_at is set and not after now
+  bool org_exists = false;
+  bool owner_exists = false;    // user keys
+  bool owner_platform_admin = false;
+  Role owner_role = Role::None;  // the owner's membership role in the key's org
+};
+
+struct VerifyOutcome {
+  VerifyCode code = VerifyCode::NotFound;
+  std::string_view role;  // effective role when Valid, else empty
+};
+
+// found == false: no key with that lookup id.
+VerifyOutcome DecideVerify(bool found, const KeyFacts& facts) noexcept;
+
+}  // namespace insight::core

@@ -1,0 +1,236 @@
+#include "cascades.hpp"
+
+#include "../core/json_object.hpp"
+#include "audit.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+}
+
+namespace insight {
+
+int g_cascade_batch_size = 5000;
+int g_cascade_naptime_s = 10;
+int g_cascade_max_attempts = 5;
+
+namespace {
+
+Statement g_enqueue = {
+    "INSERT INTO insight.cascade_queue (event, user_id, org_id, old_role, new_role, "
+    "actor_kind, actor_user_id, actor_key_id, actor_db_role) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    9,
+    {TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID},
+    nullptr};
+
+// A membership removed because its user or organization was deleted needs no
+// event of its own: the deletion's event covers it.
+Statement g_membership_parents_exist = {
+    "SELECT EXISTS (SELECT 1 FROM insight.users WHERE id = $1) "
+    "AND EXISTS (SELECT 1 FROM insight.organizations WHERE id = $2)",
+    2, {UUIDOID, UUIDOID}, nullptr};
+
+Statement g_claim = {
+    "UPDATE insight.cascade_queue q SET state = 'running', "
+    "started_at = COALESCE(q.started_at, clock_timestamp()), "
+    "attempts = q.attempts + CASE WHEN q.state = 'pending' THEN 1 ELSE 0 END "
+    "WHERE q.id = (SELECT id FROM insight.cascade_queue "
+    "  WHERE state IN ('pending', 'running') AND next_attempt_at <= clock_timestamp() "
+    "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role",
+    0, {}, nullptr};
+
+// Deletes one batch of keys and audits each, in key-id order so that two
+// drainers working on overlapping keys lock them in the same order.
+#define DELETE_BATCH(victims)                                                           \
+  "WITH victims AS (SELECT k.id FROM insight.api_keys k WHERE " victims                 \
+  " ORDER BY k.id LIMIT $3 FOR UPDATE OF k), "                                           \
+  "gone AS (DELETE FROM insight.api_keys k USING victims v WHERE k.id = v.id "          \
+  "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name) "                             \
+  "INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, key_id, detail) " \
+  "SELECT 'cascade', $4, 'key.deleted', g.org_id, g.owner_id, g.id, "                   \
+  "  jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', $6::bigint) " \
+  "FROM gone g"
+
+Statement g_delete_user_keys = {
+    DELETE_BATCH("k.owner_id = $1 AND k.kind = 'user' "
+                 "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"),
+    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
+Statement g_delete_membership_keys = {
+    DELETE_BATCH("k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' "
+                 "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "
+                 "  WHERE m.user_id = $1 AND m.org_id = $2)"),
+    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
+Statement g_delete_org_keys = {
+    DELETE_BATCH("k.org_id = $2 "
+                 "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"),
+    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
+
+// Organization keys whose creating user no longer administers their org:
+// listed in the audit (one row per organization) so a platform admin finds them.
+#define ORPHANED_ORG_KEYS(scope)                                                         \
+  "INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, detail) " \
+  "SELECT 'cascade', $3, 'cascade.org_keys_orphaned', k.org_id, $1, "                  \
+  "  jsonb_build_object('event', $4::bigint, 'reason', $5::text, 'keys', "              \
+  "    jsonb_agg(jsonb_build_object('key_id', k.id, 'name', k.name) ORDER BY k.created_at, k.id)) " \
+  "FROM insight.api_keys k WHERE k.kind = 'organization' AND k.created_by = $1 AND " scope \
+  " AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1 AND u.is_platform_admin) " \
+  " AND NOT EXISTS (SELECT 1 FROM insight.memberships m WHERE m.user_id = $1 "          \
+  "   AND m.org_id = k.org_id AND m.role = 'org_admin') "                                \
+  "GROUP BY k.org_id"
+
+Statement g_orphaned_in_org = {ORPHANED_ORG_KEYS("k.org_id = $2"), 5,
+                               {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
+Statement g_orphaned_anywhere = {ORPHANED_ORG_KEYS("true"), 5,
+                                 {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
+
+// Organization keys outlive their creator; the listing shows the creator deleted.
+Statement g_mark_creator_deleted = {
+    "UPDATE insight.api_keys SET creator_deleted = true WHERE created_by = $1 "
+    "AND kind = 'organization' AND NOT creator_deleted "
+    "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)",
+    1, {UUIDOID}, nullptr};
+
+Statement g_progress = {
+    "UPDATE insight.cascade_queue SET keys_done = keys_done + $2, last_error = NULL WHERE id = $1",
+    2, {INT8OID, INT8OID}, nullptr};
+Statement g_done = {
+    "UPDATE insight.cascade_queue SET state = 'done', keys_done = keys_done + $2, "
+    "last_error = NULL, finished_at = clock_timestamp() WHERE id = $1 RETURNING keys_done",
+    2, {INT8OID, INT8OID}, nullptr};
+Statement g_failure = {
+    "UPDATE insight.cascade_queue SET last_error = $2, "
+    "state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END, "
+    "finished_at = CASE WHEN attempts >= $3 THEN clock_timestamp() END, "
+    "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ attempts)) "
+    "WHERE id = $1",
+    3, {INT8OID, TEXTOID, INT4OID}, nullptr};
+
+Datum OptionalUuid(const std::optional<core::Uuid>& u, char* null_flag) {
+  if (!u) {
+    *null_flag = 'n';
+    return Datum(0);
+  }
+  return UuidToDatum(*u);
+}
+
+Statement* DeletionFor(const std::string& event) {
+  if (event == "user_deleted") return &g_delete_user_keys;
+  if (event == "membership_removed") return &g_delete_membership_keys;
+  if (event == "organization_deleted") return &g_delete_org_keys;
+  return nullptr;
+}
+
+}  // namespace
+
+void EnqueueCascade(const Actor& actor, const CascadeEvent& event) {
+  char parent_nulls[3] = "  ";
+  if (event.event == "membership_removed") {
+    Datum args[2] = {OptionalUuid(event.user, &parent_nulls[0]), OptionalUuid(event.org, &parent_nulls[1])};
+    Run(g_membership_parents_exist, args, parent_nulls, false);
+    if (!ColumnBool(0, 1)) return;
+  }
+  Datum values[9];
+  char nulls[10] = "         ";
+  values[0] = TextToDatum(event.event);
+  values[1] = OptionalUuid(event.user, &nulls[1]);
+  values[2] = OptionalUuid(event.org, &nulls[2]);
+  values[3] = TextToDatum(event.old_role);
+  if (event.old_role.empty()) nulls[3] = 'n';
+  values[4] = TextToDatum(event.new_role);
+  if (event.new_role.empty()) nulls[4] = 'n';
+  values[5] = TextToDatum(actor.kind);
+  values[6] = OptionalUuid(actor.user, &nulls[6]);
+  values[7] = OptionalUuid(actor.key, &nulls[7]);
+  values[8] = TextToDatum(actor.db_role);
+  Run(g_enqueue, values, nulls, false);
+}
+
+std::optional<CascadeEvent> ClaimNextCascade() {
+  if (Run(g_claim, nullptr, nullptr, false) == 0) return std::nullopt;
+  CascadeEvent ev;
+  ev.id = ColumnInt64(0, 1);
+  ev.event = ColumnText(0, 2);
+  ev.user = ColumnUuidOrNull(0, 3);
+  ev.org = ColumnUuidOrNull(0, 4);
+  ev.old_role = ColumnText(0, 5);
+  ev.new_role = ColumnText(0, 6);
+  return ev;
+}
+
+bool ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role) {
+  char nulls[7] = "      ";
+  Datum user = OptionalUuid(ev.user, &nulls[0]);
+  Datum org = OptionalUuid(ev.org, &nulls[1]);
+  Datum event_id = Int64GetDatum(ev.id);
+  Datum role = TextToDatum(db_role);
+  Datum reason = TextToDatum(ev.event);
+
+  uint64 deleted = 0;
+  bool finished = true;
+  if (Statement* deletion = DeletionFor(ev.event)) {
+    Datum args[6] = {user, org, Int32GetDatum(batch_size), role, reason, event_id};
+    deleted = Run(*deletion, args, nulls, false);
+    finished = deleted < static_cast<uint64>(batch_size);
+    if (finished && ev.event == "user_deleted" && ev.user) Run(g_mark_creator_deleted, &user, nulls, false);
+  } else if (ev.event == "role_changed" || ev.event == "platform_admin_removed") {
+    Datum args[5] = {user, org, role, event_id, reason};
+    char orphan_nulls[6] = "     ";
+    orphan_nulls[0] = nulls[0];
+    orphan_nulls[1] = nulls[1];
+    if (ev.user) Run(ev.org ? g_orphaned_in_org : g_orphaned_anywhere, args, orphan_nulls, false);
+  } else {
+    throw SqlError(ERRCODE_DATA_EXCEPTION, "unknown cascade event \"" + ev.event + "\"");
+  }
+
+  Datum progress[2] = {event_id, Int64GetDatum(static_cast<int64>(deleted))};
+  if (!finished) {
+    Run(g_progress, progress, nullptr, false);
+    return false;
+  }
+  Run(g_done, progress, nullptr, false);
+  int64 total = ColumnInt64(0, 1);
+  Actor actor;
+  actor.kind = "cascade";
+  actor.db_role = db_role;
+  core::JsonObject detail;
+  detail.AddNumber("event", ev.id).Add("cascade", ev.event).AddNumber("keys_deleted", total);
+  if (!ev.old_role.empty()) detail.Add("old_role", ev.old_role);
+  if (!ev.new_role.empty()) detail.Add("new_role", ev.new_role);
+  WriteAudit(actor, "cascade.applied", ev.org, ev.user, std::nullopt, detail.Str());
+  return true;
+}
+
+void RecordCascadeFailure(int64 event_id, const std::string& error, int max_attempts) {
+  Datum args[3] = {Int64GetDatum(event_id), TextToDatum(error.substr(0, 1000)),
+                   Int32GetDatum(max_attempts)};
+  Run(g_failure, args, nullptr, false);
+}
+
+int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
+  int64 finished = 0;
+  while (std::optional<CascadeEvent> ev = ClaimNextCascade()) {
+    while (!ApplyCascadeBatch(*ev, batch_size, db_role)) {
+      PgCall([]() { CHECK_FOR_INTERRUPTS(); });
+    }
+    finished++;
+  }
+  return finished;
+}
+
+static Datum ApplyCascades(FunctionCallInfo) {
+  if (!core::MayViewCascades(CurrentFacts())) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to apply cascades",
+                   "Only the operator or a platform administrator may do this.");
+  }
+  Actor actor = CurrentActor();
+  Elevated e = Elevated::Begin();
+  int64 n = ApplyAllCascades(g_cascade_batch_size, actor.db_role);
+  e.End();
+  PG_RETURN_INT64(n);
+}
+
+}  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_apply_cascades, insight::ApplyCascades)

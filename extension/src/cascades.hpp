@@ -1,0 +1,50 @@
+// The cascade queue (SPEC §7): events enqueued in the transaction of the
+// identity change, applied in bounded batches by the background worker or by
+// insight.apply_cascades(). One implementation serves both.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "principal.hpp"
+
+namespace insight {
+
+struct CascadeEvent {
+  int64 id = 0;
+  std::string event;  // user_deleted, membership_removed, organization_deleted,
+                      // role_changed, platform_admin_removed
+  std::optional<core::Uuid> user;
+  std::optional<core::Uuid> org;
+  std::string old_role;
+  std::string new_role;
+};
+
+// All of these run inside an Elevated scope.
+
+// Inserts an event (called by the identity trigger).
+void EnqueueCascade(const Actor& actor, const CascadeEvent& event);
+
+// Locks and returns the oldest due event (FOR UPDATE SKIP LOCKED), marking it
+// running. nullopt when nothing is due.
+std::optional<CascadeEvent> ClaimNextCascade();
+
+// Applies at most batch_size key deletions of a claimed event and records the
+// progress in the same transaction. Returns true when the event is done.
+// Re-applying a done or partially applied event changes nothing more than
+// what is still due: every step re-checks the identity tables.
+bool ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::string& db_role);
+
+// Records a failed attempt: back to pending with a backoff, or failed for good
+// after max_attempts. Runs in a fresh transaction after the failed one.
+void RecordCascadeFailure(int64 event_id, const std::string& error, int max_attempts);
+
+// Drains every due event in the current transaction; returns how many finished.
+int64 ApplyAllCascades(int batch_size, const std::string& db_role);
+
+// GUCs (defined in insight_keys.cpp).
+extern int g_cascade_batch_size;
+extern int g_cascade_naptime_s;
+extern int g_cascade_max_attempts;
+
+}  // namespace insight

@@ -1,0 +1,236 @@
+// Identity administration (SPEC §7): organizations, users, memberships.
+// Auditing and cascade enqueueing happen in the identity trigger
+// (identity_changes.cpp), so a DBA's direct DELETE/UPDATE is treated the same.
+#include <optional>
+
+#include "principal.hpp"
+
+extern "C" {
+#include "catalog/pg_type.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+}
+
+namespace insight {
+
+namespace {
+
+constexpr size_t kMaxTextLen = 200;
+constexpr size_t kMaxEmailLen = 320;
+
+Statement g_org_by_name = {"SELECT 1 FROM insight.organizations WHERE name = $1", 1, {TEXTOID}, nullptr};
+Statement g_insert_org = {"INSERT INTO insight.organizations (name) VALUES ($1) RETURNING id", 1,
+                          {TEXTOID}, nullptr};
+Statement g_delete_org = {"DELETE FROM insight.organizations WHERE id = $1", 1, {UUIDOID}, nullptr};
+Statement g_org_exists = {"SELECT 1 FROM insight.organizations WHERE id = $1 FOR SHARE", 1, {UUIDOID},
+                          nullptr};
+Statement g_user_by_email = {"SELECT 1 FROM insight.users WHERE lower(email) = lower($1)", 1,
+                             {TEXTOID}, nullptr};
+Statement g_user_by_db_role = {"SELECT 1 FROM insight.users WHERE db_role = $1", 1, {NAMEOID}, nullptr};
+Statement g_insert_user = {
+    "INSERT INTO insight.users (email, display_name, is_platform_admin, db_role) "
+    "VALUES ($1, $2, $3, $4) RETURNING id",
+    4, {TEXTOID, TEXTOID, BOOLOID, NAMEOID}, nullptr};
+Statement g_user_exists = {"SELECT 1 FROM insight.users WHERE id = $1 FOR SHARE", 1, {UUIDOID}, nullptr};
+Statement g_upsert_membership = {
+    "INSERT INTO insight.memberships (user_id, org_id, role) VALUES ($1, $2, $3) "
+    "ON CONFLICT (user_id, org_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now() "
+    "WHERE memberships.role IS DISTINCT FROM EXCLUDED.role",
+    3, {UUIDOID, UUIDOID, TEXTOID}, nullptr};
+Statement g_delete_membership = {"DELETE FROM insight.memberships WHERE user_id = $1 AND org_id = $2",
+                                 2, {UUIDOID, UUIDOID}, nullptr};
+Statement g_set_platform_admin = {
+    "UPDATE insight.users SET is_platform_admin = $2 WHERE id = $1", 2, {UUIDOID, BOOLOID}, nullptr};
+Statement g_delete_user = {"DELETE FROM insight.users WHERE id = $1", 1, {UUIDOID}, nullptr};
+
+bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos; }
+
+std::string RequiredText(FunctionCallInfo fcinfo, int argno, const char* what, size_t max_len) {
+  if (PG_ARGISNULL(argno)) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be null");
+  }
+  std::string value = TextFromDatum(PG_GETARG_DATUM(argno));
+  if (IsBlank(value)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be blank");
+  if (value.size() > max_len) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
+                   std::string(what) + " must be at most " + std::to_string(max_len) + " bytes");
+  }
+  return value;
+}
+
+core::Uuid RequiredUuid(FunctionCallInfo fcinfo, int argno, const char* what) {
+  if (PG_ARGISNULL(argno)) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be null");
+  }
+  return UuidFromDatum(PG_GETARG_DATUM(argno));
+}
+
+bool PlausibleEmail(const std::string& email) {
+  size_t at = email.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 >= email.size()) return false;
+  if (email.find('@', at + 1) != std::string::npos) return false;
+  for (unsigned char c : email) {
+    if (c <= ' ' || c == 0x7f) return false;
+  }
+  return true;
+}
+
+void RequireAdministrator(const core::PrincipalFacts& facts, const char* action) {
+  if (!core::MayAdministerIdentities(facts)) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                   std::string("permission denied to ") + action,
+                   "Only the operator or a platform administrator may do this.");
+  }
+}
+
+// Runs `change` elevated, with the acting principal recorded for the trigger.
+template <typename Fn>
+auto AsActor(Fn&& change) {
+  Actor actor = CurrentActor();
+  Elevated e = Elevated::Begin();
+  PushActor(actor);
+  auto result = change();
+  PopActor();
+  e.End();
+  return result;
+}
+
+}  // namespace
+
+static Datum CreateOrganization(FunctionCallInfo fcinfo) {
+  std::string name = RequiredText(fcinfo, 0, "name", kMaxTextLen);
+  RequireAdministrator(CurrentFacts(), "create an organization");
+  core::Uuid id = AsActor([&]() {
+    Datum arg = TextToDatum(name);
+    if (Run(g_org_by_name, &arg, nullptr, false) > 0) {
+      throw SqlError(ERRCODE_UNIQUE_VIOLATION, "an organization with this name already exists");
+    }
+    Run(g_insert_org, &arg, nullptr, false);
+    return ColumnUuid(0, 1);
+  });
+  return UuidToDatum(id);
+}
+
+static Datum DeleteOrganization(FunctionCallInfo fcinfo) {
+  core::Uuid org = RequiredUuid(fcinfo, 0, "org_id");
+  RequireAdministrator(CurrentFacts(), "delete an organization");
+  AsActor([&]() {
+    Datum arg = UuidToDatum(org);
+    if (Run(g_delete_org, &arg, nullptr, false) == 0) {
+      throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
+    }
+    return true;
+  });
+  PG_RETURN_VOID();
+}
+
+static Datum CreateUser(FunctionCallInfo fcinfo) {
+  std::string email = RequiredText(fcinfo, 0, "email", kMaxEmailLen);
+  if (!PlausibleEmail(email)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "email is not a valid address");
+  bool has_display = PG_NARGS() > 1 && !PG_ARGISNULL(1);
+  std::string display = has_display ? TextFromDatum(PG_GETARG_DATUM(1)) : std::string();
+  if (display.size() > kMaxTextLen) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "display_name must be at most 200 bytes");
+  }
+  bool platform_admin = PG_NARGS() > 2 && !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+  bool has_role = PG_NARGS() > 3 && !PG_ARGISNULL(3);
+  Datum role_arg = has_role ? PG_GETARG_DATUM(3) : Datum(0);
+  if (has_role) {
+    const char* role = NameStr(*DatumGetName(role_arg));
+    if (!OidIsValid(PgCall([role]() { return get_role_oid(role, true); }))) {
+      throw SqlError(ERRCODE_UNDEFINED_OBJECT, "db_role is not an existing role");
+    }
+  }
+  RequireAdministrator(CurrentFacts(), "create a user");
+  core::Uuid id = AsActor([&]() {
+    Datum email_arg = TextToDatum(email);
+    if (Run(g_user_by_email, &email_arg, nullptr, false) > 0) {
+      throw SqlError(ERRCODE_UNIQUE_VIOLATION, "a user with this email already exists");
+    }
+    if (has_role && Run(g_user_by_db_role, &role_arg, nullptr, false) > 0) {
+      throw SqlError(ERRCODE_UNIQUE_VIOLATION, "this db_role is already mapped to a user");
+    }
+    Datum values[4] = {email_arg, has_display ? TextToDatum(display) : Datum(0),
+                       BoolGetDatum(platform_admin), role_arg};
+    char nulls[5] = "    ";
+    if (!has_display) nulls[1] = 'n';
+    if (!has_role) nulls[3] = 'n';
+    Run(g_insert_user, values, nulls, false);
+    return ColumnUuid(0, 1);
+  });
+  return UuidToDatum(id);
+}
+
+static Datum SetMembership(FunctionCallInfo fcinfo) {
+  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
+  core::Uuid org = RequiredUuid(fcinfo, 1, "org_id");
+  std::string role = RequiredText(fcinfo, 2, "role", kMaxTextLen);
+  if (!core::ParseRole(role)) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "role must be org_admin, read_write or read_only");
+  }
+  if (!core::MayManageMemberships(CurrentFacts(), org)) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
+  }
+  AsActor([&]() {
+    Datum args[3] = {UuidToDatum(user), UuidToDatum(org), TextToDatum(role)};
+    if (Run(g_user_exists, &args[0], nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
+    if (Run(g_org_exists, &args[1], nullptr, false) == 0) {
+      throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
+    }
+    Run(g_upsert_membership, args, nullptr, false);
+    return true;
+  });
+  PG_RETURN_VOID();
+}
+
+static Datum RemoveMembership(FunctionCallInfo fcinfo) {
+  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
+  core::Uuid org = RequiredUuid(fcinfo, 1, "org_id");
+  if (!core::MayManageMemberships(CurrentFacts(), org)) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
+  }
+  AsActor([&]() {
+    Datum args[2] = {UuidToDatum(user), UuidToDatum(org)};
+    if (Run(g_delete_membership, args, nullptr, false) == 0) {
+      throw SqlError(ERRCODE_NO_DATA_FOUND, "membership not found");
+    }
+    return true;
+  });
+  PG_RETURN_VOID();
+}
+
+static Datum SetPlatformAdmin(FunctionCallInfo fcinfo) {
+  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
+  if (PG_ARGISNULL(1)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "is_admin must not be null");
+  bool is_admin = PG_GETARG_BOOL(1);
+  RequireAdministrator(CurrentFacts(), "change platform administrators");
+  AsActor([&]() {
+    Datum args[2] = {UuidToDatum(user), BoolGetDatum(is_admin)};
+    if (Run(g_set_platform_admin, args, nullptr, false) == 0) {
+      throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
+    }
+    return true;
+  });
+  PG_RETURN_VOID();
+}
+
+static Datum DeleteUser(FunctionCallInfo fcinfo) {
+  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
+  RequireAdministrator(CurrentFacts(), "delete a user");
+  AsActor([&]() {
+    Datum arg = UuidToDatum(user);
+    if (Run(g_delete_user, &arg, nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
+    return true;
+  });
+  PG_RETURN_VOID();
+}
+
+}  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_create_organization, insight::CreateOrganization)
+INSIGHT_SQL_FUNCTION(insight_delete_organization, insight::DeleteOrganization)
+INSIGHT_SQL_FUNCTION(insight_create_user, insight::CreateUser)
+INSIGHT_SQL_FUNCTION(insight_set_membership, insight::SetMembership)
+INSIGHT_SQL_FUNCTION(insight_remove_membership, insight::RemoveMembership)
+INSIGHT_SQL_FUNCTION(insight_set_platform_admin, insight::SetPlatformAdmin)
+INSIGHT_SQL_FUNCTION(insight_delete_user, insight::DeleteUser)

@@ -1,0 +1,32 @@
+// Key lookups shared by verify(), authenticate() and the principal.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "../core/verify_decision.hpp"
+#include "spi_bridge.hpp"
+
+namespace insight {
+
+struct KeyRecord {
+  core::Uuid key_id;
+  core::KeyKind kind = core::KeyKind::User;
+  core::Uuid org;
+  std::optional<core::Uuid> owner;
+  std::optional<TimestampTz> expires_at;
+  core::KeyFacts facts;
+};
+
+// Verifies key text. Never raises for any input: bad text is MALFORMED before
+// any table is touched. record is filled when a row was found.
+core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* record);
+
+// Re-checks a key already authenticated in this session (by id, no secret):
+// revoked, expired or orphaned keys stop acting at once.
+core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* record);
+
+// SHA-256 of the whole key text, as pgcrypto's digest(key, 'sha256') computes it.
+void HashKey(std::string_view key, uint8_t out[32]);
+
+}  // namespace insight

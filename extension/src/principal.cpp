@@ -1,0 +1,364 @@
+#include "principal.hpp"
+
+#include <vector>
+
+#include "keys.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+}
+
+namespace insight {
+
+namespace {
+
+// Set by authenticate() or act_as(); nothing else writes it.
+struct ExplicitPrincipal {
+  PrincipalSource source = PrincipalSource::None;  // ApiKey or ActAs when set
+  PrincipalScope scope = PrincipalScope::Transaction;
+  core::Uuid id;  // the key id (ApiKey) or the user id (ActAs)
+  bool set_in_this_xact = false;
+  SubTransactionId subid = InvalidSubTransactionId;
+};
+
+ExplicitPrincipal g_explicit;
+uint64 g_generation = 0;
+
+struct FactsCache {
+  bool valid = false;
+  LocalTransactionId lxid = InvalidLocalTransactionId;
+  TimestampTz statement_start = 0;
+  CommandId command = 0;
+  Oid pg_user = InvalidOid;
+  uint64 generation = 0;
+  PrincipalSource source = PrincipalSource::None;
+  core::PrincipalFacts facts;
+};
+
+FactsCache g_cache;
+std::vector<Actor> g_actor_stack;
+
+Statement g_person_stmt = {
+    "SELECT u.is_platform_admin, m.org_id, m.role FROM insight.users u "
+    "LEFT JOIN insight.memberships m ON m.user_id = u.id WHERE u.id = $1",
+    1, {UUIDOID}, nullptr};
+
+Statement g_db_role_stmt = {"SELECT id FROM insight.users WHERE db_role = $1", 1, {NAMEOID},
+                            nullptr};
+
+// Inside an Elevated scope. False if the user does not exist.
+bool LoadPerson(const core::Uuid& user, core::PrincipalFacts* facts) {
+  Datum arg = UuidToDatum(user);
+  uint64 n = Run(g_person_stmt, &arg, nullptr, true);
+  if (n == 0) return false;
+  facts->user = user;
+  facts->platform_admin = ColumnBool(0, 1);
+  facts->memberships.clear();
+  for (uint64 i = 0; i < n; i++) {
+    if (ColumnIsNull(i, 2)) continue;
+    auto role = core::ParseRole(ColumnText(i, 3));
+    facts->memberships.push_back({ColumnUuid(i, 2), role.value_or(core::Role::None)});
+  }
+  return true;
+}
+
+Oid RoleOid(const char* name) {
+  return PgCall([name]() { return get_role_oid(name, true); });
+}
+
+bool HasPrivsOfRoleNamed(Oid member, const char* role_name) {
+  Oid role = RoleOid(role_name);
+  return PgCall([member, role]() {
+    return OidIsValid(role) ? has_privs_of_role(member, role) : superuser_arg(member);
+  });
+}
+
+void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source) {
+  *facts = core::PrincipalFacts{};
+  *source = PrincipalSource::None;
+
+  if (g_explicit.source == PrincipalSource::ApiKey) {
+    KeyRecord rec;
+    if (VerifyKeyId(g_explicit.id, &rec).code != core::VerifyCode::Valid) return;  // nobody
+    *source = PrincipalSource::ApiKey;
+    facts->org = rec.org;
+    if (rec.kind == core::KeyKind::Organization) {
+      facts->kind = core::PrincipalKind::OrgKey;
+    } else {
+      facts->kind = core::PrincipalKind::UserKey;
+      facts->user = *rec.owner;
+      facts->platform_admin = rec.facts.owner_platform_admin;
+      facts->memberships.push_back({rec.org, rec.facts.owner_role});
+    }
+    return;
+  }
+
+  if (g_explicit.source == PrincipalSource::ActAs) {
+    Elevated e = Elevated::Begin();
+    bool exists = LoadPerson(g_explicit.id, facts);
+    e.End();
+    if (exists) {
+      facts->kind = core::PrincipalKind::User;
+      *source = PrincipalSource::ActAs;
+    }
+    return;
+  }
+
+  Datum role_name = PgCall([pg_user]() {
+    Name name = static_cast<Name>(palloc0(NAMEDATALEN));
+    namestrcpy(name, GetUserNameFromId(pg_user, false));
+    return NameGetDatum(name);
+  });
+  Elevated e = Elevated::Begin();
+  bool mapped = false;
+  if (Run(g_db_role_stmt, &role_name, nullptr, true) > 0) {
+    core::Uuid user = ColumnUuid(0, 1);
+    mapped = LoadPerson(user, facts);
+  }
+  e.End();
+  if (mapped) {
+    facts->kind = core::PrincipalKind::User;
+    *source = PrincipalSource::DbRole;
+    return;
+  }
+  if (HasPrivsOfRoleNamed(pg_user, "insight_operator")) {
+    facts->kind = core::PrincipalKind::Operator;
+    *source = PrincipalSource::Operator;
+  }
+}
+
+void ClearExplicit() {
+  g_explicit = ExplicitPrincipal{};
+  g_generation++;
+  g_cache.valid = false;
+}
+
+void OnXactEvent(XactEvent event, void*) {
+  switch (event) {
+    case XACT_EVENT_COMMIT:
+    case XACT_EVENT_PARALLEL_COMMIT:
+    case XACT_EVENT_PREPARE:
+      if (g_explicit.scope == PrincipalScope::Transaction) ClearExplicit();
+      g_explicit.set_in_this_xact = false;
+      break;
+    case XACT_EVENT_ABORT:
+    case XACT_EVENT_PARALLEL_ABORT:
+      // A principal set in a transaction that rolled back never existed.
+      if (g_explicit.scope == PrincipalScope::Transaction || g_explicit.set_in_this_xact) {
+        ClearExplicit();
+      }
+      break;
+    default:
+      return;
+  }
+  g_actor_stack.clear();
+  g_cache.valid = false;
+}
+
+void OnSubXactEvent(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void*) {
+  if (event != SUBXACT_EVENT_ABORT_SUB) return;
+  if (g_explicit.set_in_this_xact && g_explicit.subid >= my_subid) ClearExplicit();
+  g_actor_stack.clear();
+  g_cache.valid = false;
+}
+
+void SetExplicit(PrincipalSource source, const core::Uuid& id, PrincipalScope scope) {
+  g_explicit.source = source;
+  g_explicit.id = id;
+  g_explicit.scope = scope;
+  g_explicit.set_in_this_xact = true;
+  g_explicit.subid = GetCurrentSubTransactionId();
+  g_generation++;
+  g_cache.valid = false;
+}
+
+PrincipalScope ParseScope(FunctionCallInfo fcinfo, int argno) {
+  if (PG_NARGS() <= argno) return PrincipalScope::Transaction;
+  if (PG_ARGISNULL(argno)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "scope must not be null");
+  std::string scope = TextFromDatum(PG_GETARG_DATUM(argno));
+  if (scope == "transaction") return PrincipalScope::Transaction;
+  if (scope == "session") return PrincipalScope::Session;
+  throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "scope must be 'transaction' or 'session'");
+}
+
+const char* SourceName(PrincipalSource s) {
+  switch (s) {
+    case PrincipalSource::ApiKey:
+      return "api_key";
+    case PrincipalSource::ActAs:
+      return "act_as";
+    case PrincipalSource::DbRole:
+      return "db_role";
+    case PrincipalSource::Operator:
+      return "operator";
+    case PrincipalSource::None:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const core::PrincipalFacts& CurrentFacts() {
+  Oid pg_user = GetUserId();
+  LocalTransactionId lxid = MyProc->lxid;
+  TimestampTz statement_start = GetCurrentStatementStartTimestamp();
+  CommandId command = GetCurrentCommandId(false);
+  if (g_cache.valid && g_cache.lxid == lxid && g_cache.statement_start == statement_start &&
+      g_cache.command == command && g_cache.pg_user == pg_user &&
+      g_cache.generation == g_generation) {
+    return g_cache.facts;
+  }
+  g_cache.valid = false;
+  LoadFacts(pg_user, &g_cache.facts, &g_cache.source);
+  g_cache.lxid = lxid;
+  g_cache.statement_start = statement_start;
+  g_cache.command = command;
+  g_cache.pg_user = pg_user;
+  g_cache.generation = g_generation;
+  g_cache.valid = true;
+  return g_cache.facts;
+}
+
+PrincipalSource CurrentSource() {
+  (void) CurrentFacts();
+  return g_cache.source;
+}
+
+Actor CurrentActor() {
+  if (const Actor* a = ActorOverride()) return *a;
+  Actor actor;
+  const core::PrincipalFacts& f = CurrentFacts();
+  switch (f.kind) {
+    case core::PrincipalKind::Operator:
+      actor.kind = "operator";
+      break;
+    case core::PrincipalKind::User:
+      actor.kind = "user";
+      actor.user = f.user;
+      break;
+    case core::PrincipalKind::UserKey:
+      actor.kind = "user_key";
+      actor.user = f.user;
+      actor.key = g_explicit.id;
+      break;
+    case core::PrincipalKind::OrgKey:
+      actor.kind = "org_key";
+      actor.key = g_explicit.id;
+      break;
+    case core::PrincipalKind::Nobody:
+      actor.kind = "nobody";
+      break;
+  }
+  Oid pg_user = GetUserId();
+  actor.db_role = PgCall([pg_user]() { return pstrdup(GetUserNameFromId(pg_user, false)); });
+  return actor;
+}
+
+void PushActor(const Actor& actor) { g_actor_stack.push_back(actor); }
+void PopActor() {
+  if (!g_actor_stack.empty()) g_actor_stack.pop_back();
+}
+const Actor* ActorOverride() { return g_actor_stack.empty() ? nullptr : &g_actor_stack.back(); }
+
+void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope) {
+  SetExplicit(PrincipalSource::ApiKey, key_id, scope);
+}
+
+void InvalidatePrincipalFacts() { g_cache.valid = false; }
+
+void InitPrincipal() {
+  RegisterXactCallback(OnXactEvent, nullptr);
+  RegisterSubXactCallback(OnSubXactEvent, nullptr);
+}
+
+// ---- SQL: act_as, reset_principal, whoami ---------------------------------
+
+static Datum ActAs(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "user_id must not be null");
+  PrincipalScope scope = ParseScope(fcinfo, 1);
+  if (!HasPrivsOfRoleNamed(GetUserId(), "insight_trusted_app")) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to act as a user",
+                   "Only members of role insight_trusted_app may call insight.act_as().");
+  }
+  core::Uuid user = UuidFromDatum(PG_GETARG_DATUM(0));
+  core::PrincipalFacts probe;
+  Elevated e = Elevated::Begin();
+  bool exists = LoadPerson(user, &probe);
+  e.End();
+  if (!exists) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
+  SetExplicit(PrincipalSource::ActAs, user, scope);
+  PG_RETURN_VOID();
+}
+
+static Datum ResetPrincipal(FunctionCallInfo) {
+  ClearExplicit();
+  PG_RETURN_VOID();
+}
+
+static Datum WhoAmI(FunctionCallInfo fcinfo) {
+  const core::PrincipalFacts& f = CurrentFacts();
+  PrincipalSource source = g_cache.source;
+  Datum values[8];
+  bool nulls[8] = {true, true, true, true, true, true, true, true};
+  const char* kind = "nobody";
+  std::string role;
+  switch (f.kind) {
+    case core::PrincipalKind::Operator:
+      kind = "operator";
+      break;
+    case core::PrincipalKind::User:
+    case core::PrincipalKind::UserKey:
+      kind = "user";
+      break;
+    case core::PrincipalKind::OrgKey:
+      kind = "organization";
+      break;
+    case core::PrincipalKind::Nobody:
+      break;
+  }
+  if (f.kind == core::PrincipalKind::UserKey) {
+    role = core::ReportedRole(f.platform_admin, f.memberships.empty() ? core::Role::None
+                                                                      : f.memberships[0].role);
+  } else if (f.kind == core::PrincipalKind::OrgKey) {
+    role = core::RoleName(core::Role::OrgAdmin);
+  }
+  bool has_user = f.kind == core::PrincipalKind::User || f.kind == core::PrincipalKind::UserKey;
+  bool has_org = f.kind == core::PrincipalKind::UserKey || f.kind == core::PrincipalKind::OrgKey;
+  const char* via = SourceName(source);
+  const char* scope = nullptr;
+  if (source == PrincipalSource::ApiKey || source == PrincipalSource::ActAs) {
+    scope = g_explicit.scope == PrincipalScope::Session ? "session" : "transaction";
+  }
+
+  values[0] = TextToDatum(kind);
+  nulls[0] = false;
+  if (via != nullptr) values[1] = TextToDatum(via), nulls[1] = false;
+  if (has_user) values[2] = UuidToDatum(f.user), nulls[2] = false;
+  if (has_org) values[3] = UuidToDatum(f.org), nulls[3] = false;
+  if (source == PrincipalSource::ApiKey) values[4] = UuidToDatum(g_explicit.id), nulls[4] = false;
+  if (!role.empty()) values[5] = TextToDatum(role), nulls[5] = false;
+  if (has_user) values[6] = BoolGetDatum(f.platform_admin), nulls[6] = false;
+  if (scope != nullptr) values[7] = TextToDatum(scope), nulls[7] = false;
+
+  return PgCall([&]() {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+      elog(ERROR, "whoami must return a composite type");
+    }
+    desc = BlessTupleDesc(desc);
+    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+  });
+}
+
+}  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_act_as, insight::ActAs)
+INSIGHT_SQL_FUNCTION(insight_reset_principal, insight::ResetPrincipal)
+INSIGHT_SQL_FUNCTION(insight_whoami, insight::WhoAmI)

@@ -1,0 +1,40 @@
+// The acting principal (SPEC §3). It lives only in this backend's memory and
+// only the extension's own functions set it, after their checks: nothing a
+// client can SET, write or call changes it.
+#pragma once
+
+#include "../core/permissions.hpp"
+#include "spi_bridge.hpp"
+
+namespace insight {
+
+enum class PrincipalSource : uint8_t { None, ApiKey, ActAs, DbRole, Operator };
+enum class PrincipalScope : uint8_t { Transaction, Session };
+
+// Facts about whoever acts now, loaded once per statement (and whenever the
+// principal changes). The reference stays valid until the next call.
+const core::PrincipalFacts& CurrentFacts();
+PrincipalSource CurrentSource();
+
+// Who is recorded as the actor of changes: captured before the extension
+// elevates, so triggers fired by its own statements see the real actor.
+struct Actor {
+  const char* kind = "nobody";  // operator, user, user_key, org_key, cascade, nobody
+  std::optional<core::Uuid> user;
+  std::optional<core::Uuid> key;
+  std::string db_role;
+};
+Actor CurrentActor();
+void PushActor(const Actor& actor);  // until PopActor, or until (sub)transaction abort
+void PopActor();
+const Actor* ActorOverride();
+
+void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope);
+
+// Registers transaction callbacks; called from _PG_init.
+void InitPrincipal();
+
+// Forgets cached facts (an identity table changed).
+void InvalidatePrincipalFacts();
+
+}  // namespace insight

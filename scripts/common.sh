@@ -1,0 +1,26 @@
+# Shared by the project's scripts: where PostgreSQL 15 lives and how to run
+# its programs as the unprivileged user it insists on.
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+PG_CONFIG=${PG_CONFIG:-$PG_BIN/pg_config}
+PGXS_DIR=$("$PG_CONFIG" --pkglibdir)/pgxs
+PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
+PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
+PG_USER=${PG_USER:-postgres}
+
+# Runs a command as $PG_USER when we are root (PostgreSQL refuses root).
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u "$PG_USER" -- env PATH="$PG_BIN:$PATH" "$@"
+  else
+    env PATH="$PG_BIN:$PATH" "$@"
+  fi
+}
+
+# A directory the PostgreSQL user can write, owned by it when we are root.
+pg_workdir() {
+  local d
+  d=$(mktemp -d "${TMPDIR:-/tmp}/insight_keys.$1.XXXXXX")
+  chmod 755 "$d"
+  [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$d"
+  echo "$d"
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# pg_regress over sql/ and expected/: the preloaded schedule, then the
+# no-preload schedule, each in its own temporary instance.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+. scripts/common.sh
+
+# Every sql/*.sql must be in exactly one schedule.
+status=0
+for f in sql/*.sql; do
+  t=$(basename "$f" .sql)
+  if ! grep -qwh "$t" sql/schedule sql/schedule_nopreload 2>/dev/null; then
+    echo "sql/$t.sql is in no schedule"
+    status=1
+  fi
+done
+
+pass=0
+fail=$status
+run_schedule() {  # schedule temp-config
+  local work out
+  work=$(pg_workdir regress)
+  cp -r sql expected "$work/"
+  [ -d tests/regress/input ] && cp -r tests/regress/input "$work/"
+  cp "$2" "$work/temp.conf"
+  chown -R "$PG_USER" "$work" 2>/dev/null
+  out=$(cd "$work" && as_pg "$PG_REGRESS" --inputdir=. --outputdir=. \
+        --temp-instance="$work/tmp_check" --temp-config="$work/temp.conf" \
+        --port="${INSIGHT_REGRESS_PORT:-55432}" \
+        --schedule="sql/$1" --dbname=insight_regress 2>&1)
+  echo "$out"
+  pass=$((pass + $(grep -cE '\.\.\. ok|^ok ' <<<"$out")))
+  fail=$((fail + $(grep -cE '\.\.\. FAILED|^not ok ' <<<"$out")))
+  if [ -f "$work/regression.diffs" ]; then
+    echo "---- regression.diffs ($1)"
+    head -300 "$work/regression.diffs"
+  fi
+  rm -rf "$work"
+}
+
+run_schedule schedule tests/regress/preload.conf
+[ -f sql/schedule_nopreload ] && run_schedule schedule_nopreload tests/regress/nopreload.conf
+echo "suite-result: $pass $fail"
+[ "$fail" -eq 0 ]
