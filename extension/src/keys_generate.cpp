@@ -7,7 +7,6 @@
 
 extern "C" {
 #include "catalog/pg_type.h"
-#include "funcapi.h"
 #include "port.h"
 #include "utils/builtins.h"
 }
@@ -150,14 +149,7 @@ Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
 
   Datum out[2] = {UuidToDatum(key_id), TextToDatum(key)};
   bool out_nulls[2] = {false, false};
-  return PgCall([&]() {
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-      elog(ERROR, "key generation must return a composite type");
-    }
-    desc = BlessTupleDesc(desc);
-    return HeapTupleGetDatum(heap_form_tuple(desc, out, out_nulls));
-  });
+  return ReturnComposite(fcinfo, out, out_nulls);
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
@@ -178,7 +177,9 @@ void SetExplicit(PrincipalSource source, const core::Uuid& id, PrincipalScope sc
   g_cache.valid = false;
 }
 
-PrincipalScope ParseScope(FunctionCallInfo fcinfo, int argno) {
+}  // namespace
+
+PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno) {
   if (PG_NARGS() <= argno) return PrincipalScope::Transaction;
   if (PG_ARGISNULL(argno)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "scope must not be null");
   std::string scope = TextFromDatum(PG_GETARG_DATUM(argno));
@@ -186,6 +187,8 @@ PrincipalScope ParseScope(FunctionCallInfo fcinfo, int argno) {
   if (scope == "session") return PrincipalScope::Session;
   throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "scope must be 'transaction' or 'session'");
 }
+
+namespace {
 
 const char* SourceName(PrincipalSource s) {
   switch (s) {
@@ -282,7 +285,7 @@ void InitPrincipal() {
 
 static Datum ActAs(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "user_id must not be null");
-  PrincipalScope scope = ParseScope(fcinfo, 1);
+  PrincipalScope scope = ScopeArgument(fcinfo, 1);
   if (!HasPrivsOfRoleNamed(GetUserId(), "insight_trusted_app")) {
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to act as a user",
                    "Only members of role insight_trusted_app may call insight.act_as().");
@@ -347,14 +350,7 @@ static Datum WhoAmI(FunctionCallInfo fcinfo) {
   if (has_user) values[6] = BoolGetDatum(f.platform_admin), nulls[6] = false;
   if (scope != nullptr) values[7] = TextToDatum(scope), nulls[7] = false;
 
-  return PgCall([&]() {
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-      elog(ERROR, "whoami must return a composite type");
-    }
-    desc = BlessTupleDesc(desc);
-    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
-  });
+  return ReturnComposite(fcinfo, values, nulls);
 }
 
 }  // namespace insight

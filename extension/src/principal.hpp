@@ -31,6 +31,10 @@ const Actor* ActorOverride();
 
 void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope);
 
+// The optional scope argument argno of authenticate()/act_as():
+// 'transaction' (also when absent) or 'session'; 22023 otherwise.
+PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
+
 // Registers transaction callbacks; called from _PG_init.
 void InitPrincipal();
 

@@ -5,6 +5,7 @@
 extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
@@ -136,6 +137,21 @@ std::string TextFromDatum(Datum d) {
     out.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
   });
   return out;
+}
+
+}  // namespace insight
+
+namespace insight {
+
+Datum ReturnComposite(FunctionCallInfo fcinfo, Datum* values, bool* nulls) {
+  return PgCall([=]() {
+    TupleDesc desc;
+    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+      elog(ERROR, "function returning a row called in a context that cannot accept one");
+    }
+    desc = BlessTupleDesc(desc);
+    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+  });
 }
 
 }  // namespace insight

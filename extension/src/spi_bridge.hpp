@@ -61,6 +61,9 @@ std::string TextFromDatum(Datum d);
 // value or a NULL marker for Run's nulls array.
 inline char NullFlag(bool isnull) { return isnull ? 'n' : ' '; }
 
+// The function's composite result row built from values/nulls.
+Datum ReturnComposite(FunctionCallInfo fcinfo, Datum* values, bool* nulls);
+
 // The schema's owner: whom the extension's own statements run as.
 Oid ExtensionOwner();
 
