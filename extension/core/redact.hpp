@@ -1,0 +1,52 @@
+// Finding and hiding API keys in free text (log lines, statements, details).
+//
+// What counts as key material — deliberately more than a valid key: a token
+// that starts with a key prefix ("ik_user_" or "ik_org_", matched without
+// regard to case) and continues with at least kMinRedactBody characters that
+// are not delimiters. The checksum is NOT checked: a key with a typo, a
+// truncated key, a key with a homoglyph or a stray character in it is still
+// (most of) a secret, so it is hidden too. A token runs until a delimiter:
+// ASCII whitespace or control characters and  ' " ` , ; : ( ) [ ] { } < > = |
+// & ! ? * $ \  — so a key inside a quoted literal, a dollar-quoted body, a
+// JSON string or an "a=b" pair ends where the literal ends. Bytes >= 0x80 are
+// never delimiters: every server encoding is ASCII-safe (multibyte sequences
+// use only bytes >= 0x80), so a token never ends inside a character.
+//
+// Redacted form: the prefix as written, up to the first 4 base62 characters of
+// the lookup id (public, and what insight.keys.hint shows), then
+// "...[REDACTED]". That form is itself not key material (at most 7 body
+// characters), so redacting twice changes nothing.
+//
+// Not covered (documented in docs/SECURITY.md): a key re-encoded before it
+// reaches the text (hex, base64, split across two literals).
+#pragma once
+#include "cpp_only.hpp"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace insight::core {
+
+// Body characters a token needs after its prefix to count as key material.
+// Fewer than a lookup id: "ik_user_" alone, or followed by a short word, is
+// prose about the format, not a key.
+inline constexpr size_t kMinRedactBody = 8;
+inline constexpr std::string_view kRedactedSuffix = "...[REDACTED]";
+
+// Cheap pre-check, allocation-free: false means RedactKeys(text) == text.
+bool MayContainKey(std::string_view text) noexcept;
+
+// text with every key-material token replaced by its redacted form.
+// May throw std::bad_alloc.
+std::string RedactKeys(std::string_view text);
+
+// The fallback when no memory can be had: overwrites the body of every
+// key-material token with '*' in place (same length). Returns how many tokens
+// were masked.
+size_t MaskKeysInPlace(char* text, size_t len) noexcept;
+
+// Number of key-material tokens in text.
+size_t CountKeyTokens(std::string_view text) noexcept;
+
+}  // namespace insight::core

@@ -1,0 +1,130 @@
+// Redaction of key material in free text (extension/core/redact.hpp): what the
+// emit_log_hook applies to every log field before it is written.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "fake_random.hpp"
+#include "key_codec.hpp"
+#include "redact.hpp"
+
+namespace insight::core {
+namespace {
+
+using insight_test::ResetFakeRandom;
+using insight_test::SplitMixBytes;
+
+std::string NewKey(KeyKind kind, uint64_t seed) {
+  ResetFakeRandom(seed);
+  return GenerateKey(kind, SplitMixBytes);
+}
+
+// The redacted form the header documents, built independently of the code.
+std::string Expected(const std::string& key) {
+  size_t plen = key.rfind("ik_org_", 0) == 0 ? 7 : 8;
+  return key.substr(0, plen + 4) + "...[REDACTED]";
+}
+
+TEST(Redact, ValidUserKeyAlone) {
+  std::string key = NewKey(KeyKind::User, 1);
+  EXPECT_EQ(RedactKeys(key), Expected(key));
+  EXPECT_EQ(CountKeyTokens(key), 1u);
+  EXPECT_TRUE(MayContainKey(key));
+}
+
+TEST(Redact, ValidOrgKeyInsideAStatement) {
+  std::string key = NewKey(KeyKind::Organization, 2);
+  std::string stmt = "SELECT * FROM insight.authenticate('" + key + "');";
+  EXPECT_EQ(RedactKeys(stmt), "SELECT * FROM insight.authenticate('" + Expected(key) + "');");
+}
+
+TEST(Redact, EveryDelimiterEndsTheToken) {
+  std::string key = NewKey(KeyKind::User, 3);
+  for (char d : std::string(" \t\n\r'\"`,;:()[]{}<>=|&!?*$\\")) {
+    std::string text = key + d + "tail";
+    EXPECT_EQ(RedactKeys(text), Expected(key) + d + "tail") << "delimiter " << int(d);
+  }
+}
+
+TEST(Redact, SeveralKeysAndTextBetween) {
+  std::string a = NewKey(KeyKind::User, 4), b = NewKey(KeyKind::Organization, 5);
+  std::string text = "parameters: $1 = '" + a + "', $2 = '" + b + "'";
+  EXPECT_EQ(RedactKeys(text), "parameters: $1 = '" + Expected(a) + "', $2 = '" + Expected(b) + "'");
+  EXPECT_EQ(CountKeyTokens(text), 2u);
+}
+
+// A near miss is still a secret: wrong checksum, a typo, truncation, extra
+// characters, a non-ASCII homoglyph — all hidden.
+TEST(Redact, NearMissKeysAreRedactedToo) {
+  std::string key = NewKey(KeyKind::User, 6);
+  std::vector<std::string> near = {
+      key.substr(0, key.size() - 1) + (key.back() == 'a' ? "b" : "a"),  // checksum off
+      key.substr(0, 40),                                                  // truncated
+      key + "XYZ",                                                        // too long
+      key.substr(0, 30) + "\xD0\xB0" + key.substr(31),                    // Cyrillic a
+      key.substr(0, 30) + "-" + key.substr(31),                           // stray dash
+      "IK_USER_" + key.substr(8),                                         // shouted prefix
+  };
+  for (const std::string& n : near) {
+    std::string out = RedactKeys(n);
+    EXPECT_EQ(out.find(key.substr(30, 20)), std::string::npos) << n;
+    EXPECT_NE(out.find("[REDACTED]"), std::string::npos) << n;
+  }
+}
+
+TEST(Redact, ProseAboutTheFormatIsLeftAlone) {
+  for (std::string text : {std::string("keys start with ik_user_ or ik_org_."),
+                           std::string("ik_user_short"), std::string("ik_org_1234567"),
+                           std::string("no keys here"), std::string(""),
+                           std::string("ik_use"), std::string("i")}) {
+    EXPECT_EQ(RedactKeys(text), text);
+    EXPECT_FALSE(MayContainKey(text)) << text;
+    EXPECT_EQ(CountKeyTokens(text), 0u);
+  }
+}
+
+TEST(Redact, ShortestRedactedBodyIsEight) {
+  EXPECT_EQ(RedactKeys("ik_user_1234567"), "ik_user_1234567");
+  EXPECT_EQ(RedactKeys("ik_user_12345678"), "ik_user_1234...[REDACTED]");
+}
+
+TEST(Redact, LookupPrefixCopiesOnlyBase62) {
+  EXPECT_EQ(RedactKeys("ik_org_ab.cdefghijk"), "ik_org_ab...[REDACTED]");
+  EXPECT_EQ(RedactKeys("ik_org_-abcdefghijk"), "ik_org_...[REDACTED]");
+}
+
+TEST(Redact, PrefixInsideAWordStillCounts) {
+  std::string key = NewKey(KeyKind::User, 7);
+  EXPECT_EQ(RedactKeys("x" + key), "x" + Expected(key));
+  EXPECT_EQ(RedactKeys("ik_ik_user_" + key.substr(8)), "ik_" + Expected(key));
+}
+
+TEST(Redact, Idempotent) {
+  std::string a = NewKey(KeyKind::User, 8), b = NewKey(KeyKind::Organization, 9);
+  std::string once = RedactKeys("k=" + a + " " + b + " " + a.substr(0, 30));
+  EXPECT_EQ(RedactKeys(once), once);
+  EXPECT_FALSE(MayContainKey(once));
+}
+
+TEST(Redact, MaskInPlaceKeepsLengthAndHidesBody) {
+  std::string key = NewKey(KeyKind::Organization, 10);
+  std::string text = "E'" + key + "' and " + key;
+  std::string masked = text;
+  EXPECT_EQ(MaskKeysInPlace(masked.data(), masked.size()), 2u);
+  ASSERT_EQ(masked.size(), text.size());
+  std::string stars(key.size() - 7, '*');
+  EXPECT_EQ(masked, "E'ik_org_" + stars + "' and ik_org_" + stars);
+  EXPECT_FALSE(MayContainKey(masked));
+  EXPECT_EQ(MaskKeysInPlace(masked.data(), masked.size()), 0u);
+}
+
+TEST(Redact, EmbeddedNulIsADelimiter) {
+  std::string key = NewKey(KeyKind::User, 11);
+  std::string text = key.substr(0, 20) + std::string(1, '\0') + key.substr(20);
+  std::string out = RedactKeys(text);
+  EXPECT_EQ(out, key.substr(0, 12) + "...[REDACTED]" + std::string(1, '\0') + key.substr(20));
+}
+
+}  // namespace
+}  // namespace insight::core
