@@ -48,3 +48,9 @@ fuzz: deps
 
 format:
 	clang-format -i extension/core/*.[ch]pp extension/src/*.[ch]pp worker/*.[ch]pp tests/unit/*.cpp tests/integration/*.cpp
+
+# The GoogleTest suites under ASan + UBSan (tests/unit/run.sh with
+# INSIGHT_SANITIZE=1, plus a check that the binary carries the sanitizers).
+.PHONY: test-sanitize
+test-sanitize: deps
+	bash tests/sanitize/run.sh
