@@ -1,7 +1,9 @@
 // Module entry: PG_MODULE_MAGIC, settings, callbacks, and the worker when
 // preloaded.
 #include "cascades.hpp"
+#include "log_redaction.hpp"
 #include "principal.hpp"
+#include "../../worker/worker.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -39,8 +41,10 @@ static void DefineSettings() {
 extern "C" void _PG_init(void) {
   insight::InvokeGuarded([]() -> Datum {
     insight::g_preloaded = process_shared_preload_libraries_in_progress;
+    insight::InitLogRedaction();  // before DefineSettings reserves the prefix
     insight::DefineSettings();
     insight::InitPrincipal();
+    insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);
     return Datum(0);
   });
 }
