@@ -1,11 +1,14 @@
 #include "cascades.hpp"
 
 #include "../core/json_object.hpp"
+#include "../../worker/worker.hpp"
 #include "audit.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "utils/resowner.h"
 }
 
 namespace insight {
@@ -107,6 +110,11 @@ Statement g_failure = {
     "WHERE id = $1",
     3, {INT8OID, TEXTOID, INT4OID}, nullptr};
 
+Statement g_next_due = {
+    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::bigint "
+    "FROM insight.cascade_queue WHERE state IN ('pending', 'running')",
+    0, {}, nullptr};
+
 Datum OptionalUuid(const std::optional<core::Uuid>& u, char* null_flag) {
   if (!u) {
     *null_flag = 'n';
@@ -145,6 +153,8 @@ void EnqueueCascade(const Actor& actor, const CascadeEvent& event) {
   values[7] = OptionalUuid(actor.key, &nulls[7]);
   values[8] = TextToDatum(actor.db_role);
   Run(g_enqueue, values, nulls, false);
+  // The worker of this database is woken once this transaction commits.
+  WakeCascadeWorkerAtCommit();
 }
 
 std::optional<CascadeEvent> ClaimNextCascade() {
@@ -208,15 +218,85 @@ void RecordCascadeFailure(int64 event_id, const std::string& error, int max_atte
   Run(g_failure, args, nullptr, false);
 }
 
+namespace {
+
+// A subtransaction around one event, as PL/pgSQL's exception blocks do it:
+// the memory context and resource owner of the caller are restored after it.
+struct SubXact {
+  MemoryContext context;
+  ResourceOwner owner;
+};
+
+SubXact BeginSubXact() {
+  return PgCall([]() {
+    SubXact sx{CurrentMemoryContext, CurrentResourceOwner};
+    BeginInternalSubTransaction(nullptr);
+    MemoryContextSwitchTo(sx.context);
+    return sx;
+  });
+}
+
+void EndSubXact(const SubXact& sx, bool commit) {
+  PgCall([&sx, commit]() {
+    if (commit) {
+      ReleaseCurrentSubTransaction();
+    } else {
+      RollbackAndReleaseCurrentSubTransaction();
+    }
+    MemoryContextSwitchTo(sx.context);
+    CurrentResourceOwner = sx.owner;
+  });
+}
+
+}  // namespace
+
 int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
   int64 finished = 0;
-  while (std::optional<CascadeEvent> ev = ClaimNextCascade()) {
-    while (!ApplyCascadeBatch(*ev, batch_size, db_role)) {
-      PgCall([]() { CHECK_FOR_INTERRUPTS(); });
+  for (;;) {
+    int64 claimed = 0;
+    bool drained = false;
+    std::string error;
+    SubXact sx = BeginSubXact();
+    try {
+      std::optional<CascadeEvent> ev = ClaimNextCascade();
+      if (!ev) {
+        drained = true;
+      } else {
+        claimed = ev->id;
+        while (!ApplyCascadeBatch(*ev, batch_size, db_role)) {
+          PgCall([]() { CHECK_FOR_INTERRUPTS(); });
+        }
+      }
+    } catch (const PgError& e) {
+      int code = e.edata()->sqlerrcode;
+      // A cancel, a timeout or a shutdown stops the whole call, not the event.
+      if (claimed == 0 || code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN) {
+        EndSubXact(sx, false);
+        throw;
+      }
+      error = e.edata()->message != nullptr ? e.edata()->message : "unknown error";
+    } catch (const SqlError& e) {
+      if (claimed == 0) {
+        EndSubXact(sx, false);
+        throw;
+      }
+      error = e.what();
     }
+    if (!error.empty()) {
+      EndSubXact(sx, false);
+      RecordCascadeFailure(claimed, error, g_cascade_max_attempts);
+      continue;
+    }
+    EndSubXact(sx, true);
+    if (drained) break;
     finished++;
   }
   return finished;
+}
+
+long NextCascadeDueMs() {
+  if (Run(g_next_due, nullptr, nullptr, true) == 0 || ColumnIsNull(0, 1)) return -1;
+  return static_cast<long>(ColumnInt64(0, 1));
 }
 
 static Datum ApplyCascades(FunctionCallInfo) {

@@ -39,8 +39,16 @@ bool ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::str
 // after max_attempts. Runs in a fresh transaction after the failed one.
 void RecordCascadeFailure(int64 event_id, const std::string& error, int max_attempts);
 
-// Drains every due event in the current transaction; returns how many finished.
+// Drains every due event in the current transaction, each event in a
+// subtransaction: an event that fails is rolled back alone, recorded with
+// RecordCascadeFailure (backoff, then failed) and the next one is applied.
+// Returns how many finished. A cancel or a shutdown is not an event failure:
+// it propagates.
 int64 ApplyAllCascades(int batch_size, const std::string& db_role);
+
+// Milliseconds until the oldest pending or running event is due (0 when one
+// is due now), or -1 when the queue holds none.
+long NextCascadeDueMs();
 
 // GUCs (defined in insight_keys.cpp).
 extern int g_cascade_batch_size;

@@ -1,0 +1,293 @@
+// The per-database cascade worker: applies the queue of SPEC §7 in batches of
+// insight.cascade_batch_size keys, one transaction per batch, with the same
+// functions as insight.apply_cascades() (extension/src/cascades.cpp).
+//
+// Shape (PostgreSQL's worker_spi, PG 15): signals, connect by OID, then
+// loop { drain; WaitLatch; ResetLatch; CHECK_FOR_INTERRUPTS; reload }.
+// Error boundary: the body runs inside InvokeGuarded; every PostgreSQL call
+// made while C++ objects are alive goes through PgCall, so an error in one
+// event becomes a PgError here, is recorded against that event, and the
+// worker goes on with the next one (TimescaleDB's src/bgw/job.c does the same
+// abort / new transaction / record dance).
+#include <optional>
+#include <string>
+
+#include "../extension/src/cascades.hpp"
+#include "worker_registry.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+PGDLLEXPORT void insight_cascade_worker_main(Datum main_arg);
+}
+
+namespace insight::worker {
+
+namespace {
+
+MemoryContext g_loop_context = nullptr;
+
+// Registered in the slot of its database: exactly one worker per database.
+// Returns false when another worker already holds it.
+bool ClaimSlot(Oid db) {
+  Registry* r = SharedRegistry();
+  bool mine = false;
+  SpinLockAcquire(&r->mutex);
+  DatabaseSlot* slot = FindOrAddSlot(r, db);
+  if (slot != nullptr && slot->pid == 0) {
+    slot->pid = MyProcPid;
+    slot->proc = MyProc;
+    slot->absent = false;
+    // Cleared before this worker's first look at pg_extension: a CREATE
+    // EXTENSION committing after that look sets it again (see ExitIfAbsent).
+    slot->requested = false;
+    mine = true;
+  }
+  SpinLockRelease(&r->mutex);
+  return mine;
+}
+
+void ReleaseSlot(int, Datum db) {
+  Registry* r = SharedRegistry();
+  SpinLockAcquire(&r->mutex);
+  DatabaseSlot* slot = FindSlot(r, DatumGetObjectId(db));
+  if (slot != nullptr && slot->pid == MyProcPid) {
+    slot->pid = 0;
+    slot->proc = nullptr;
+  }
+  SpinLockRelease(&r->mutex);
+  WakeLauncher();  // it decides whether this database needs a new worker
+}
+
+// Marks the slot absent unless a CREATE EXTENSION committed meanwhile.
+// Returns true when the worker should exit.
+bool MarkAbsent(Oid db) {
+  Registry* r = SharedRegistry();
+  bool exit_now = true;
+  SpinLockAcquire(&r->mutex);
+  DatabaseSlot* slot = FindSlot(r, db);
+  if (slot != nullptr) {
+    if (slot->requested) {
+      slot->requested = false;
+      exit_now = false;
+    } else {
+      slot->absent = true;
+    }
+  }
+  SpinLockRelease(&r->mutex);
+  return exit_now;
+}
+
+// Transaction brackets. Plain PostgreSQL calls, each behind PgCall because the
+// caller's frame owns C++ objects.
+void BeginBatch(const char* activity) {
+  PgCall([activity]() {
+    SetCurrentStatementStartTimestamp();
+    StartTransactionCommand();
+    PushActiveSnapshot(GetTransactionSnapshot());
+    pgstat_report_activity(STATE_RUNNING, activity);
+  });
+}
+
+void CommitBatch() {
+  PgCall([]() {
+    PopActiveSnapshot();
+    CommitTransactionCommand();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    pgstat_report_stat(false);
+    // The commit leaves CurrentMemoryContext in TopMemoryContext.
+    MemoryContextSwitchTo(g_loop_context);
+  });
+}
+
+// After a PgError was caught: the error state was already flushed by PgCall;
+// the transaction, SPI, snapshots and user id are cleaned up by the abort.
+void AbortBatch() {
+  PgCall([]() {
+    HOLD_INTERRUPTS();
+    AbortCurrentTransaction();
+    RESUME_INTERRUPTS();
+    pgstat_report_activity(STATE_IDLE, nullptr);
+    MemoryContextSwitchTo(g_loop_context);
+  });
+}
+
+bool ExtensionInstalled() {
+  return PgCall([]() { return OidIsValid(get_extension_oid("insight_keys", true)); });
+}
+
+std::string ErrorMessage(const PgError& e) {
+  const char* message = e.edata() != nullptr ? e.edata()->message : nullptr;
+  return message != nullptr ? message : "unknown error";
+}
+
+void LogSettings(const char* when) {
+  PgCall([when]() {
+    ereport(LOG, (errmsg("insight_keys cascade worker %s: batch_size=%d naptime=%ds max_attempts=%d",
+                         when, g_cascade_batch_size, g_cascade_naptime_s, g_cascade_max_attempts)));
+  });
+}
+
+enum class BatchResult { Idle, Progress, Failed, ExtensionGone };
+
+// One transaction: claim the oldest due event and apply one batch of it.
+BatchResult RunOneBatch(const std::string& db_role) {
+  int64 claimed = 0;
+  std::string error;
+  try {
+    BeginBatch("insight_keys: applying cascades");
+    if (!ExtensionInstalled()) {
+      CommitBatch();
+      return BatchResult::ExtensionGone;
+    }
+    Elevated e = Elevated::Begin();
+    std::optional<CascadeEvent> ev = ClaimNextCascade();
+    if (ev) {
+      claimed = ev->id;
+      (void) ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role);
+    }
+    e.End();
+    CommitBatch();
+    return ev ? BatchResult::Progress : BatchResult::Idle;
+  } catch (const PgError& e) {
+    error = ErrorMessage(e);
+  } catch (const std::exception& e) {  // SqlError, bad_alloc
+    error = e.what();
+  }
+  // Outside the catch scopes: abort, then record the failure in a transaction
+  // of its own so the event backs off and later events go on.
+  AbortBatch();
+  PgCall([&]() {
+    ereport(WARNING, (errmsg("insight_keys cascade worker: cascade event %lld failed: %s",
+                             static_cast<long long>(claimed), error.c_str())));
+  });
+  if (claimed == 0) return BatchResult::Failed;  // nothing to charge it to: wait for the sweep
+  try {
+    BeginBatch("insight_keys: recording a cascade failure");
+    Elevated e = Elevated::Begin();
+    RecordCascadeFailure(claimed, error, g_cascade_max_attempts);
+    e.End();
+    CommitBatch();
+  } catch (const std::exception&) {
+    // Could not even record it: leave the event as it is (it is retried) and
+    // wait for the next sweep rather than spin.
+    AbortBatch();
+    return BatchResult::Failed;
+  }
+  return BatchResult::Progress;
+}
+
+// Milliseconds until the next event is due (a backoff), capped by the naptime.
+long NextSweepMs() {
+  long naptime_ms = static_cast<long>(g_cascade_naptime_s) * 1000L;
+  long due_ms = naptime_ms;
+  try {
+    BeginBatch("insight_keys: next due cascade");
+    Elevated e = Elevated::Begin();
+    due_ms = NextCascadeDueMs();
+    e.End();
+    CommitBatch();
+  } catch (const std::exception&) {
+    AbortBatch();
+  }
+  if (due_ms < 0 || due_ms > naptime_ms) return naptime_ms;
+  // Due now yet not claimed: another drainer holds it; look again shortly.
+  return Max(due_ms, 100L);
+}
+
+void ExitWorker() {
+  PgCall([]() { proc_exit(0); });
+}
+
+// The role recorded as actor_db_role of what the worker does; nullopt when
+// the database has no insight_keys (then the worker leaves at once, quietly:
+// the launcher starts one in every database to find out).
+std::optional<std::string> StartingRole() {
+  BeginBatch("insight_keys: starting");
+  std::optional<std::string> role;
+  if (ExtensionInstalled()) {
+    role = PgCall([]() -> const char* { return GetUserNameFromId(GetUserId(), false); });
+  }
+  CommitBatch();
+  return role;
+}
+
+void CascadeWorkerLoop(Oid db) {
+  std::optional<std::string> role;
+  while (!(role = StartingRole())) {
+    if (MarkAbsent(db)) ExitWorker();
+  }
+  const std::string db_role = *role;
+  LogSettings("started");
+  for (;;) {
+    // Drain: one transaction per batch until nothing is due.
+    BatchResult result;
+    do {
+      PgCall([]() {
+        MemoryContextReset(g_loop_context);
+        CHECK_FOR_INTERRUPTS();
+      });
+      if (ConfigReloadPending) {
+        ConfigReloadPending = false;
+        PgCall([]() { ProcessConfigFile(PGC_SIGHUP); });
+        LogSettings("reloaded");
+      }
+      result = RunOneBatch(db_role);
+      if (result == BatchResult::ExtensionGone) {
+        if (MarkAbsent(db)) ExitWorker();
+        result = BatchResult::Progress;  // CREATE EXTENSION raced us: look again
+      }
+    } while (result == BatchResult::Progress);
+
+    long sleep_ms = NextSweepMs();
+    PgCall([sleep_ms]() {
+      (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+                       PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    });
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      PgCall([]() { ProcessConfigFile(PGC_SIGHUP); });
+      LogSettings("reloaded");
+    }
+  }
+}
+
+}  // namespace
+
+}  // namespace insight::worker
+
+extern "C" void insight_cascade_worker_main(Datum main_arg) {
+  using namespace insight::worker;
+  Oid db = DatumGetObjectId(main_arg);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
+  pqsignal(SIGTERM, die);
+  BackgroundWorkerUnblockSignals();
+  if (SharedRegistry() == nullptr) ereport(ERROR, (errmsg("insight_keys cascade worker: shared memory not initialized")));
+  // Claim before connecting: a duplicate (two starts racing) leaves at once.
+  if (!ClaimSlot(db)) proc_exit(0);
+  before_shmem_exit(ReleaseSlot, ObjectIdGetDatum(db));
+  BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
+  g_loop_context = AllocSetContextCreate(TopMemoryContext, "insight_keys cascade loop",
+                                         ALLOCSET_DEFAULT_SIZES);
+  MemoryContextSwitchTo(g_loop_context);
+  // The boundary: a C++ exception or a PostgreSQL error that escapes the loop
+  // ends the worker with an ERROR (exit 1); the launcher starts it again.
+  (void) insight::InvokeGuarded([db]() -> Datum {
+    insight::worker::CascadeWorkerLoop(db);
+    return Datum(0);
+  });
+}

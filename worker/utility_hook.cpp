@@ -1,0 +1,101 @@
+// Utility statements that change where a cascade worker belongs. Installed
+// only when preloaded. A PostgreSQL callback: only plain data lives in these
+// frames, so an ereport from the standard path unwinds nothing of ours.
+#include "worker_registry.hpp"
+
+extern "C" {
+#include "catalog/pg_database.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/timestamp.h"
+
+#include <signal.h>
+}
+
+namespace insight::worker {
+
+namespace {
+
+ProcessUtility_hook_type g_prev_utility = nullptr;
+
+// How long the launcher leaves a database alone after DROP DATABASE stopped its
+// worker: dropdb() waits up to 5 s for other backends; if it fails anyway the
+// worker comes back after this.
+constexpr int kDropHoldMs = 10000;
+
+bool NamesInsightKeys(List* objects) {
+  ListCell* lc;
+  foreach (lc, objects) {
+    Node* object = static_cast<Node*>(lfirst(lc));
+    if (IsA(object, String) && strcmp(strVal(object), "insight_keys") == 0) return true;
+  }
+  return false;
+}
+
+bool MayDropDatabase(Oid db) {
+#if PG_VERSION_NUM >= 160000
+  return object_ownercheck(DatabaseRelationId, db, GetUserId());
+#else
+  return pg_database_ownercheck(db, GetUserId());
+#endif
+}
+
+// A worker connected to the database would make DROP DATABASE fail ("being
+// accessed by other users"): hold the slot and ask the worker to leave first.
+void StopWorkerBeforeDrop(const char* dbname) {
+  Registry* r = SharedRegistry();
+  Oid db = get_database_oid(dbname, true);
+  if (r == nullptr || !OidIsValid(db) || !MayDropDatabase(db)) return;
+  TimestampTz hold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kDropHoldMs);
+  SpinLockAcquire(&r->mutex);
+  pid_t pid = 0;
+  if (DatabaseSlot* slot = FindOrAddSlot(r, db)) {
+    slot->hold_until = hold;
+    pid = slot->pid;
+  }
+  SpinLockRelease(&r->mutex);
+  if (pid != 0) kill(pid, SIGTERM);
+}
+
+void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                           ProcessUtilityContext context, ParamListInfo params,
+                           QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+  Node* parsetree = pstmt->utilityStmt;
+  unsigned at_commit = 0;
+  if (IsA(parsetree, CreateExtensionStmt)) {
+    if (strcmp(castNode(CreateExtensionStmt, parsetree)->extname, "insight_keys") == 0) {
+      at_commit = kRequestWorker;
+    }
+  } else if (IsA(parsetree, DropStmt)) {
+    auto* drop = castNode(DropStmt, parsetree);
+    if (drop->removeType == OBJECT_EXTENSION && NamesInsightKeys(drop->objects)) {
+      at_commit = kWakeWorker;  // it sees the extension gone and exits
+    }
+  } else if (IsA(parsetree, CreatedbStmt)) {
+    at_commit = kWakeLauncher;  // the new database may come with insight_keys from its template
+  } else if (IsA(parsetree, DropdbStmt)) {
+    StopWorkerBeforeDrop(castNode(DropdbStmt, parsetree)->dbname);
+  }
+
+  if (g_prev_utility) {
+    g_prev_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  } else {
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
+                            dest, qc);
+  }
+  // Reached only when the statement succeeded; the transaction may still abort,
+  // and then nothing happens.
+  if (at_commit != 0) AtCommit(at_commit);
+}
+
+}  // namespace
+
+void InstallUtilityHook() {
+  g_prev_utility = ProcessUtility_hook;
+  ProcessUtility_hook = InsightProcessUtility;
+}
+
+}  // namespace insight::worker

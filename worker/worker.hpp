@@ -1,0 +1,19 @@
+// The background side of the cascades (SPEC §7, docs/WORKER.md): a launcher on
+// shared catalogs starts one cascade worker per database where insight_keys is
+// installed; both run only when the library is in shared_preload_libraries.
+#pragma once
+
+namespace insight {
+
+// Called once from _PG_init. When preloaded: requests the shared registry,
+// registers the launcher and installs the utility hook (CREATE/DROP EXTENSION,
+// CREATE/DROP DATABASE). Otherwise does nothing: cascades then wait for
+// insight.apply_cascades().
+void InitCascadeWorkers(bool preloaded);
+
+// Called by the transaction that enqueued a cascade: wakes this database's
+// worker after that transaction commits (never before, so the worker sees the
+// event). Plain C code, never throws; a no-op without the preloaded registry.
+void WakeCascadeWorkerAtCommit() noexcept;
+
+}  // namespace insight

@@ -1,0 +1,60 @@
+// Shared memory that ties the launcher, the cascade workers and ordinary
+// backends together: which database has a worker (its PGPROC, to set its
+// latch), which database asked for one, which is being dropped.
+// Every field is guarded by the spinlock; nothing inside the lock may
+// allocate, ereport or throw.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "storage/proc.h"
+#include "storage/spin.h"
+}
+
+namespace insight::worker {
+
+constexpr int kMaxDatabases = 256;
+
+struct DatabaseSlot {
+  Oid db;                   // InvalidOid: the slot is free
+  pid_t pid;                // the cascade worker connected to db, 0 when none
+  PGPROC* proc;             // its PGPROC: SetLatch(&proc->procLatch) wakes it
+  bool requested;           // CREATE EXTENSION committed: start a worker even if absent
+  bool absent;              // a worker found no insight_keys here: start none until requested
+  TimestampTz hold_until;   // DROP DATABASE under way: start none before this
+};
+
+struct Registry {
+  slock_t mutex;
+  pid_t launcher_pid;
+  PGPROC* launcher_proc;
+  DatabaseSlot slots[kMaxDatabases];
+};
+
+// nullptr unless the library was preloaded (and shared memory is attached).
+Registry* SharedRegistry();
+
+// Callers hold registry->mutex.
+DatabaseSlot* FindSlot(Registry* r, Oid db);
+DatabaseSlot* FindOrAddSlot(Registry* r, Oid db);  // nullptr when full
+
+// Sets the latch of the launcher / of db's worker, if any. Take the lock.
+void WakeLauncher();
+void WakeDatabaseWorker(Oid db);
+
+// Done by this backend once its transaction commits (nothing on abort).
+enum AtCommitAction : unsigned {
+  kWakeWorker = 1,     // this database's worker: a cascade was enqueued
+  kRequestWorker = 2,  // CREATE EXTENSION insight_keys: the launcher starts a worker here
+  kWakeLauncher = 4,   // CREATE DATABASE: the launcher looks at the new database
+};
+void AtCommit(unsigned what) noexcept;
+
+// Installed by InitCascadeWorkers (PG_VERSION_NUM-guarded shmem hooks).
+void InstallRegistryHooks();
+void InstallUtilityHook();
+void RegisterLauncher();
+
+}  // namespace insight::worker
