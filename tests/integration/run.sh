@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# libpqxx integration tests: several client sessions against a throwaway
+# cluster with the library preloaded. Installs nothing (make test installs the
+# extension first). Prints ctest's summary, then "suite-result: PASS FAIL";
+# non-zero on any failure. The cluster is stopped and removed on every exit.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+. scripts/common.sh
+
+PORT=${INSIGHT_INTEGRATION_PORT:-55452}
+BUILD=$ROOT/build/integration
+LOG=$BUILD/run-logs
+mkdir -p "$LOG"
+
+give_up() {
+  echo "$1"
+  echo "suite-result: 0 1"
+  exit 1
+}
+
+start=$(date +%s)
+# Build before starting a server: a compile error needs no cluster.
+cmake -S "$ROOT" -B "$BUILD" >"$LOG/configure.log" 2>&1 \
+  || { cat "$LOG/configure.log"; give_up "cmake configure failed"; }
+cmake --build "$BUILD" --target insight_integration_tests -j2 >"$LOG/build.log" 2>&1 \
+  || { tail -60 "$LOG/build.log"; give_up "build failed"; }
+warnings=0
+if grep -q 'warning:' "$LOG/build.log"; then
+  echo "compiler warnings (the build must be -Wall -Wextra clean):"
+  grep -A3 'warning:' "$LOG/build.log" | head -60
+  warnings=1
+fi
+
+work=$(pg_workdir integration)
+cleanup() {
+  as_pg pg_ctl -D "$work/data" -m fast -w stop >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg initdb -D "$work/data" -A trust -U postgres --no-sync >"$LOG/initdb.log" 2>&1 \
+  || { cat "$LOG/initdb.log"; give_up "initdb failed"; }
+cat >>"$work/data/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$work'
+shared_preload_libraries = 'insight_keys'
+fsync = off
+log_min_messages = warning
+CONF
+as_pg pg_ctl -D "$work/data" -l "$work/server.log" -w start >/dev/null 2>&1 \
+  || { cat "$work/server.log"; give_up "server did not start"; }
+
+psql_admin() {
+  as_pg psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"
+}
+psql_admin -d postgres -c "CREATE DATABASE insight_integ" >"$LOG/setup.log" 2>&1 \
+  && psql_admin -d insight_integ -c "CREATE EXTENSION insight_keys CASCADE" >>"$LOG/setup.log" 2>&1 \
+  || { cat "$LOG/setup.log"; give_up "could not create the extension"; }
+
+export INSIGHT_TEST_DSN="host=127.0.0.1 port=$PORT dbname=insight_integ user=postgres"
+export INSIGHT_TEST_APP_DSN="host=127.0.0.1 port=$PORT dbname=insight_integ user=integ_app"
+ctest --test-dir "$BUILD" -L integration --output-on-failure >"$LOG/ctest.log" 2>&1
+rc=$?
+summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$LOG/ctest.log" | tail -1)
+if [ -z "$summary" ]; then
+  tail -60 "$LOG/ctest.log"
+  give_up "ctest gave no summary"
+fi
+if [ "$rc" -ne 0 ]; then
+  grep -vE 'Test +#[0-9]+: .* +Passed +' "$LOG/ctest.log" | head -400
+else
+  grep -E 'Test +#[0-9]+: ' "$LOG/ctest.log"
+  sed -n '/tests passed, /,$p' "$LOG/ctest.log"
+fi
+read -r failed total < <(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/' <<<"$summary")
+passed=$((total - failed))
+failed=$((failed + warnings))
+
+# A backend that crashed fails the suite even if every assertion held.
+if grep -qE 'terminated by signal|PANIC:|server process .* was terminated' "$work/server.log"; then
+  echo "the server log shows a crashed backend:"
+  grep -E -B2 -A5 'terminated by signal|PANIC:' "$work/server.log" | head -40
+  failed=$((failed + 1))
+fi
+cp "$work/server.log" "$LOG/server.log"
+[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+echo "integration: $total tests, build+run $(($(date +%s) - start))s (port $PORT)"
+echo "suite-result: $passed $failed"
+[ "$failed" -eq 0 ]
