@@ -63,8 +63,7 @@ std::string_view ReportedRole(bool platform_admin, Role membership) noexcept {
 }
 
 bool IsPlatformWide(const PrincipalFacts& p) noexcept {
-  return p.kind == PrincipalKind::Operator ||
-         (p.kind == PrincipalKind::User && p.platform_admin);
+  return p.kind == PrincipalKind::Operator || (p.kind == PrincipalKind::User && p.platform_admin);
 }
 
 bool MayGenerateUserKey(const PrincipalFacts& p, const Uuid& org) noexcept {

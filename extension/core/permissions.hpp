@@ -32,9 +32,9 @@ struct Membership {
 // Everything the decisions need, loaded fresh for each statement.
 struct PrincipalFacts {
   PrincipalKind kind = PrincipalKind::Nobody;
-  Uuid user;                 // User, UserKey: the person
-  Uuid org;                  // UserKey, OrgKey: the only organization it may act in
-  bool platform_admin = false;  // User, UserKey: the person's current flag
+  Uuid user;                            // User, UserKey: the person
+  Uuid org;                             // UserKey, OrgKey: the only organization it may act in
+  bool platform_admin = false;          // User, UserKey: the person's current flag
   std::vector<Membership> memberships;  // User, UserKey: the person's current roles
 };
 
@@ -53,8 +53,7 @@ bool IsPlatformWide(const PrincipalFacts& p) noexcept;
 bool MayGenerateUserKey(const PrincipalFacts& p, const Uuid& org) noexcept;
 bool MayGenerateOrgKey(const PrincipalFacts& p, const Uuid& org) noexcept;
 // View and revoke coincide in every row of the matrix.
-bool MayViewKey(const PrincipalFacts& p, KeyKind kind, const Uuid& org,
-                const Uuid* owner) noexcept;
+bool MayViewKey(const PrincipalFacts& p, KeyKind kind, const Uuid& org, const Uuid* owner) noexcept;
 bool MayAdministerIdentities(const PrincipalFacts& p) noexcept;
 bool MayManageMemberships(const PrincipalFacts& p, const Uuid& org) noexcept;
 bool MayViewOrganization(const PrincipalFacts& p, const Uuid& org) noexcept;

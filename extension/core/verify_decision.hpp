@@ -18,10 +18,10 @@ std::string_view VerifyCodeName(VerifyCode code) noexcept;
 // The stored row and the current state of its owner, as read in one snapshot.
 struct KeyFacts {
   KeyKind kind = KeyKind::User;
-  bool hash_matches = false;    // constant-time comparison of the secret's hash
-  bool expired = false;         // expires_at is set and not after now
+  bool hash_matches = false;  // constant-time comparison of the secret's hash
+  bool expired = false;       // expires_at is set and not after now
   bool org_exists = false;
-  bool owner_exists = false;    // user keys
+  bool owner_exists = false;  // user keys
   bool owner_platform_admin = false;
   Role owner_role = Role::None;  // the owner's membership role in the key's org
 };

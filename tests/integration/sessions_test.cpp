@@ -155,8 +155,8 @@ constexpr const char* kVerifyColumns =
     "valid, code, key_id::text, kind, org_id::text, user_id::text, role";
 
 VerifyRow Verify(Session& s, const std::string& key) {
-  return VerifyRowOf(
-      s.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify(" + Quote(s, key) + ")"));
+  return VerifyRowOf(s.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify(" +
+                            Quote(s, key) + ")"));
 }
 
 std::set<std::string> VisibleKeyIds(Session& s) {
@@ -177,7 +177,8 @@ struct Key {
 class SessionsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    ASSERT_FALSE(AdminDsn().empty()) << "INSIGHT_TEST_DSN is not set (run tests/integration/run.sh)";
+    ASSERT_FALSE(AdminDsn().empty())
+        << "INSIGHT_TEST_DSN is not set (run tests/integration/run.sh)";
     Session admin(AdminDsn());
     // A plain login role: not superuser, not an operator, not a trusted app,
     // not mapped to a user. Created once per cluster.
@@ -297,8 +298,9 @@ TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
 
   app.Begin();
-  VerifyRow auth = VerifyRowOf(app.Exec(std::string("SELECT ") + kVerifyColumns +
-                                        " FROM insight.authenticate(" + Quote(app, key.text) + ")"));
+  VerifyRow auth =
+      VerifyRowOf(app.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate(" +
+                           Quote(app, key.text) + ")"));
   EXPECT_EQ(auth.code, "VALID");
   EXPECT_EQ(auth.key_id, key.id);
   Whoami in_tx = WhoamiOf(app);
@@ -440,9 +442,9 @@ TEST_F(SessionsTest, UserDeletedInOneSessionIsOwnerInactiveInAnotherImmediately)
 
   Session holder(AdminDsn());
   holder.Begin();
-  ASSERT_EQ(holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id +
-                          "' FOR SHARE"),
-            key.id);
+  ASSERT_EQ(
+      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
+      key.id);
 
   admin_->Exec("SELECT insight.delete_user('" + user + "')");
 
@@ -471,9 +473,9 @@ TEST_F(SessionsTest, MembershipRemovedInOneSessionIsOwnerInactiveInAnother) {
 
   Session holder(AdminDsn());
   holder.Begin();
-  ASSERT_EQ(holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id +
-                          "' FOR SHARE"),
-            key.id);
+  ASSERT_EQ(
+      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
+      key.id);
   admin_->Exec("SELECT insight.remove_membership('" + user + "', '" + org + "')");
 
   EXPECT_EQ(Verify(b, key.text).code, "OWNER_INACTIVE");
@@ -518,36 +520,36 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
   Key key{gen[0][0].as<std::string>(), gen[0][1].as<std::string>()};
 
   Session app(AppDsn());
-  VerifyRow v = VerifyRowOf(
-      app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)", key.text));
+  VerifyRow v = VerifyRowOf(app.ExecParams(
+      std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)", key.text));
   EXPECT_EQ(v.code, "VALID");
   EXPECT_EQ(v.key_id, key.id);
   EXPECT_EQ(v.user_id, user);
 
   // NULL, a near miss and garbage as parameters: MALFORMED, never an error.
-  EXPECT_EQ(VerifyRowOf(app.ExecParams(std::string("SELECT ") + kVerifyColumns +
-                                       " FROM insight.verify($1)",
-                                       nullptr))
+  EXPECT_EQ(VerifyRowOf(
+                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
+                               nullptr))
                 .code,
             "MALFORMED");
   std::string typo = key.text;
   typo[10] = typo[10] == 'a' ? 'b' : 'a';
-  EXPECT_EQ(VerifyRowOf(app.ExecParams(std::string("SELECT ") + kVerifyColumns +
-                                       " FROM insight.verify($1)",
-                                       typo))
-                .code,
-            "MALFORMED");
-  EXPECT_EQ(VerifyRowOf(app.ExecParams(std::string("SELECT ") + kVerifyColumns +
-                                       " FROM insight.verify($1)",
-                                       std::string(5000, 'x') + "'; DROP TABLE x; --"))
+  EXPECT_EQ(
+      VerifyRowOf(app.ExecParams(
+                      std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)", typo))
+          .code,
+      "MALFORMED");
+  EXPECT_EQ(VerifyRowOf(
+                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
+                               std::string(5000, 'x') + "'; DROP TABLE x; --"))
                 .code,
             "MALFORMED");
 
   // authenticate with both parameters, as a prepared-statement client would.
   app.Begin();
-  VerifyRow auth = VerifyRowOf(app.ExecParams(
-      std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate($1, $2)", key.text,
-      "transaction"));
+  VerifyRow auth = VerifyRowOf(
+      app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate($1, $2)",
+                     key.text, "transaction"));
   EXPECT_EQ(auth.code, "VALID");
   Whoami w = WhoamiOf(app);
   EXPECT_EQ(w.key_id, key.id);
@@ -561,9 +563,9 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
   admin_->ExecParams("SELECT insight.act_as($1::uuid)", user);
   admin_->ExecParams("SELECT insight.revoke_key($1::uuid)", key.id);
   admin_->Commit();
-  EXPECT_EQ(VerifyRowOf(app.ExecParams(std::string("SELECT ") + kVerifyColumns +
-                                       " FROM insight.verify($1)",
-                                       key.text))
+  EXPECT_EQ(VerifyRowOf(
+                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
+                               key.text))
                 .code,
             "NOT_FOUND");
 }
@@ -576,9 +578,9 @@ TEST_F(SessionsTest, FailedAuthenticateDoesNotEchoTheKey) {
 
   Session app(AppDsn());
   std::string message;
-  EXPECT_EQ(app.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ")",
-                        &message),
-            "28000");
+  EXPECT_EQ(
+      app.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ")", &message),
+      "28000");
   EXPECT_EQ(message.find(key.text), std::string::npos) << message;
   // Not even the secret part alone.
   EXPECT_EQ(message.find(key.text.substr(24, 43)), std::string::npos) << message;

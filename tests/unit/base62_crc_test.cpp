@@ -60,11 +60,11 @@ TEST(Base62, EncodeEdgeValues) {
 TEST(Base62, EncodeFixedWidthOverflow) {
   char out[16];
   EXPECT_FALSE(Base62EncodeFixed(62, 1, out));
-  EXPECT_FALSE(Base62EncodeFixed(3844, 2, out));             // 62^2
-  EXPECT_FALSE(Base62EncodeFixed(56800235584ull, 6, out));   // 62^6
-  EXPECT_FALSE(Base62EncodeFixed(UINT64_MAX, 10, out));      // needs 11 digits
+  EXPECT_FALSE(Base62EncodeFixed(3844, 2, out));            // 62^2
+  EXPECT_FALSE(Base62EncodeFixed(56800235584ull, 6, out));  // 62^6
+  EXPECT_FALSE(Base62EncodeFixed(UINT64_MAX, 10, out));     // needs 11 digits
   EXPECT_FALSE(Base62EncodeFixed(1, 0, out));
-  EXPECT_TRUE(Base62EncodeFixed(0, 0, out));                 // zero fits in no digits
+  EXPECT_TRUE(Base62EncodeFixed(0, 0, out));  // zero fits in no digits
 }
 
 TEST(Base62, EncodeWritesExactlyWidthCharacters) {
@@ -98,7 +98,7 @@ TEST(Base62, DecodeEdgeValues) {
 
 TEST(Base62, DecodeOverflow) {
   uint64_t v = 0;
-  EXPECT_FALSE(Base62Decode("LygHa16AHYG", &v));   // UINT64_MAX + 1
+  EXPECT_FALSE(Base62Decode("LygHa16AHYG", &v));  // UINT64_MAX + 1
   EXPECT_FALSE(Base62Decode("LygHa16AHZ0", &v));
   EXPECT_FALSE(Base62Decode("zzzzzzzzzzz", &v));   // 62^11 - 1
   EXPECT_FALSE(Base62Decode("100000000000", &v));  // 62^11
@@ -107,18 +107,18 @@ TEST(Base62, DecodeOverflow) {
 
 TEST(Base62, DecodeInvalidDigits) {
   uint64_t v = 0;
-  for (std::string digits : {std::string("-1"), std::string("1-"), std::string("1_2"),
-                             std::string(" 1"), std::string("1 "), std::string("+1"),
-                             std::string("1\0", 2), std::string("\xC3\xA9"), std::string("1.5"),
-                             std::string("=")}) {
+  for (std::string digits :
+       {std::string("-1"), std::string("1-"), std::string("1_2"), std::string(" 1"),
+        std::string("1 "), std::string("+1"), std::string("1\0", 2), std::string("\xC3\xA9"),
+        std::string("1.5"), std::string("=")}) {
     EXPECT_FALSE(Base62Decode(digits, &v)) << digits;
   }
 }
 
 TEST(Base62, RoundTrip) {
-  for (uint64_t value : std::initializer_list<uint64_t>{0ull, 1ull, 61ull, 62ull, 63ull, 3843ull, 3844ull, 0xFFFFFFFFull,
-                         0x100000000ull, 56800235583ull, 56800235584ull, UINT64_MAX - 1,
-                         UINT64_MAX}) {
+  for (uint64_t value : std::initializer_list<uint64_t>{
+           0ull, 1ull, 61ull, 62ull, 63ull, 3843ull, 3844ull, 0xFFFFFFFFull, 0x100000000ull,
+           56800235583ull, 56800235584ull, UINT64_MAX - 1, UINT64_MAX}) {
     std::string digits = Encode(value, 11);
     uint64_t back = 0;
     ASSERT_TRUE(Base62Decode(digits, &back)) << digits;

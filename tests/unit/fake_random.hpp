@@ -9,9 +9,9 @@
 namespace insight_test {
 
 struct FakeRandomState {
-  uint64_t next_byte = 0;  // SequentialBytes: the next byte is next_byte mod 256
-  uint64_t splitmix = 0;   // SplitMixBytes: the generator's state (the seed)
-  long calls = 0;          // calls so far, failed ones included
+  uint64_t next_byte = 0;    // SequentialBytes: the next byte is next_byte mod 256
+  uint64_t splitmix = 0;     // SplitMixBytes: the generator's state (the seed)
+  long calls = 0;            // calls so far, failed ones included
   long fail_from_call = -1;  // the call (0-based) from which every call fails; -1: never
 };
 
@@ -46,7 +46,8 @@ inline bool SplitMixBytes(void* buf, size_t len) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     z ^= z >> 31;
-    for (size_t j = 0; j < 8 && i + j < len; j++) out[i + j] = static_cast<unsigned char>(z >> (8 * j));
+    for (size_t j = 0; j < 8 && i + j < len; j++)
+      out[i + j] = static_cast<unsigned char>(z >> (8 * j));
   }
   return true;
 }

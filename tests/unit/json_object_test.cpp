@@ -20,8 +20,11 @@ TEST(JsonObject, EmptyObject) { EXPECT_EQ(JsonObject().Str(), "{}"); }
 
 TEST(JsonObject, MembersInOrderSeparatedByCommas) {
   JsonObject o;
-  o.Add("name", "ci").AddNumber("n", 42).AddBool("yes", true).AddBool("no", false).AddRaw(
-      "raw", "[1,2]");
+  o.Add("name", "ci")
+      .AddNumber("n", 42)
+      .AddBool("yes", true)
+      .AddBool("no", false)
+      .AddRaw("raw", "[1,2]");
   EXPECT_EQ(o.Str(), R"({"name":"ci","n":42,"yes":true,"no":false,"raw":[1,2]})");
   // Str() does not consume the object.
   EXPECT_EQ(o.Str(), R"({"name":"ci","n":42,"yes":true,"no":false,"raw":[1,2]})");

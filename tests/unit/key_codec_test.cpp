@@ -154,17 +154,17 @@ TEST(KeyCodec, RejectsStructuralErrorsEvenWithAValidChecksum) {
   const std::string lookup(16, 'a');
   const std::string secret(43, 'b');
   std::vector<std::string> bad = {
-      AssembleKey("ik_user_", lookup, '-', secret),                   // separator
-      AssembleKey("ik_user_", lookup, 'a', secret),                   // separator is base62
-      AssembleKey("ik_user_", "aaaaaaa-aaaaaaaa", '_', secret),       // lookup not base62
+      AssembleKey("ik_user_", lookup, '-', secret),                      // separator
+      AssembleKey("ik_user_", lookup, 'a', secret),                      // separator is base62
+      AssembleKey("ik_user_", "aaaaaaa-aaaaaaaa", '_', secret),          // lookup not base62
       AssembleKey("ik_user_", lookup, '_', std::string(42, 'b') + "_"),  // secret not base62
       AssembleKey("ik_user_", lookup, '_', std::string(42, 'b') + "+"),
       AssembleKey("ik_user_", lookup, '_', std::string(42, 'b') + "\xC3"),
-      AssembleKey("IK_USER_", lookup, '_', secret),                   // prefix is case-sensitive
+      AssembleKey("IK_USER_", lookup, '_', secret),  // prefix is case-sensitive
       AssembleKey("ik_usr__", lookup, '_', secret),
-      AssembleKey("ik_orga_", lookup, '_', secret),                   // org prefix, user length
-      AssembleKey("ik_org_", lookup, '_', secret + "b"),              // org prefix, user length
-      AssembleKey("ik_user", lookup, '_', secret + "b"),              // user prefix without '_'
+      AssembleKey("ik_orga_", lookup, '_', secret),                      // org prefix, user length
+      AssembleKey("ik_org_", lookup, '_', secret + "b"),                 // org prefix, user length
+      AssembleKey("ik_user", lookup, '_', secret + "b"),                 // user prefix without '_'
       AssembleKey("ik_user_", lookup + "a", '_', std::string(42, 'b')),  // fields shifted
   };
   for (const std::string& key : bad) {
@@ -230,7 +230,8 @@ TEST(KeyCodec, RejectsTruncationsAndExtensions) {
       EXPECT_FALSE(ParseKey(std::string_view(key).substr(0, len), &parsed)) << len;
       EXPECT_FALSE(ParseKey(std::string_view(key).substr(key.size() - len), &parsed)) << len;
     }
-    for (std::string extra : std::initializer_list<std::string>{"0", "a", "_", " ", "\n", std::string(1, '\0'), "=="}) {
+    for (std::string extra :
+         std::initializer_list<std::string>{"0", "a", "_", " ", "\n", std::string(1, '\0'), "=="}) {
       EXPECT_FALSE(ParseKey(key + extra, &parsed)) << "suffix of " << extra.size();
       EXPECT_FALSE(ParseKey(extra + key, &parsed)) << "prefix of " << extra.size();
     }
@@ -260,7 +261,8 @@ TEST(KeyCodec, RejectsGarbage) {
   ParsedKey parsed;
   for (std::string text :
        {std::string(), std::string("ik_user_"), std::string("ik_org_"), std::string(74, 'a'),
-        std::string(73, '\0'), std::string(74, '\xFF'), std::string("ik_user_") + std::string(66, '_'),
+        std::string(73, '\0'), std::string(74, '\xFF'),
+        std::string("ik_user_") + std::string(66, '_'),
         std::string("ik_org_") + std::string(66, '0'), std::string(100000, 'x')}) {
     EXPECT_FALSE(ParseKey(text, &parsed)) << text.size();
   }

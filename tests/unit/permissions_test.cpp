@@ -65,15 +65,33 @@ enum Column {
 };
 
 const char* const kColumnNames[kColumnCount] = {
-    "GenerateOrgKeyInO",      "GenerateOrgKeyInP",      "GenerateUserKeyInO",
-    "GenerateUserKeyInP",     "ManageOwnUserKeyInO",    "ManageOthersUserKeyInO",
-    "ManageOrgKeyOfO",        "ManageOwnUserKeyInP",    "ManageOthersUserKeyInP",
-    "ManageOrgKeyOfP",        "AdministerIdentities",   "ManageMembershipsOfO",
-    "ManageMembershipsOfP",   "ViewCascades",           "ViewOrgO",
-    "ViewOrgP",               "ViewOwnMembershipInO",   "ViewOthersMembershipInO",
-    "ViewOwnMembershipInP",   "ViewOthersMembershipInP", "ViewSelf",
-    "ViewOtherUser",          "AuditInOByOther",        "AuditInOBySelf",
-    "AuditInPAboutSelf",      "AuditNoOrgAboutSelf",    "AuditNoOrgAboutOther",
+    "GenerateOrgKeyInO",
+    "GenerateOrgKeyInP",
+    "GenerateUserKeyInO",
+    "GenerateUserKeyInP",
+    "ManageOwnUserKeyInO",
+    "ManageOthersUserKeyInO",
+    "ManageOrgKeyOfO",
+    "ManageOwnUserKeyInP",
+    "ManageOthersUserKeyInP",
+    "ManageOrgKeyOfP",
+    "AdministerIdentities",
+    "ManageMembershipsOfO",
+    "ManageMembershipsOfP",
+    "ViewCascades",
+    "ViewOrgO",
+    "ViewOrgP",
+    "ViewOwnMembershipInO",
+    "ViewOthersMembershipInO",
+    "ViewOwnMembershipInP",
+    "ViewOthersMembershipInP",
+    "ViewSelf",
+    "ViewOtherUser",
+    "AuditInOByOther",
+    "AuditInOBySelf",
+    "AuditInPAboutSelf",
+    "AuditNoOrgAboutSelf",
+    "AuditNoOrgAboutOther",
 };
 
 bool Decide(const PrincipalFacts& p, Column c) {
@@ -172,21 +190,20 @@ struct Row {
   const char* expected;
 };
 
-// Column groups:   generate  | keys O | keys P | ident memb casc | orgs | memberships | users | audit
-//                  oO oP uO uP  own oth org  own oth org  id mO mP ca  O P  sO oO sP oP  s o  OT OS PS NS NT
+// Column groups:   generate  | keys O | keys P | ident memb casc | orgs | memberships | users |
+// audit
+//                  oO oP uO uP  own oth org  own oth org  id mO mP ca  O P  sO oO sP oP  s o  OT OS
+//                  PS NS NT
 const std::vector<Row>& Matrix() {
   static const std::vector<Row> rows = {
       // Nobody sees nothing and may do nothing.
-      {"Nobody", Nobody(),
-       "NN NN | NNN | NNN | N NN N | NN | NNNN | NN | NNNNN"},
+      {"Nobody", Nobody(), "NN NN | NNN | NNN | N NN N | NN | NNNN | NN | NNNNN"},
       // The operator is the platform itself: everything but owning user keys.
-      {"Operator", OperatorPrincipal(),
-       "YY NN | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
+      {"Operator", OperatorPrincipal(), "YY NN | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
       // Platform admin: any org, user keys for self in any org, every key.
       {"PlatformAdmin", Person(PrincipalKind::User, true, {}),
        "YY YY | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
-      {"PlatformAdminAlsoReadOnlyInO",
-       Person(PrincipalKind::User, true, {{kOrgO, Role::ReadOnly}}),
+      {"PlatformAdminAlsoReadOnlyInO", Person(PrincipalKind::User, true, {{kOrgO, Role::ReadOnly}}),
        "YY YY | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
       // Org admin of O: org keys of O, user keys for self in O, all keys of O.
       // Own user keys stay visible to their owner anywhere (e.g. after the
@@ -221,8 +238,7 @@ const std::vector<Row>& Matrix() {
       {"UserKeyOfOOwnerPlatformAdmin", Person(PrincipalKind::UserKey, true, {}, kOrgO),
        "NN NN | YYY | NNN | N YN N | YN | YYNN | YN | YYNNN"},
       // Organization key: org_admin of its org and nowhere else; no person.
-      {"OrgKeyOfO", OrgKey(kOrgO),
-       "NN NN | YYY | NNN | N YN N | YN | YYNN | NN | YYNNN"},
+      {"OrgKeyOfO", OrgKey(kOrgO), "NN NN | YYY | NNN | N YN N | YN | YYNN | NN | YYNNN"},
   };
   return rows;
 }
@@ -326,7 +342,8 @@ TEST(Roles, EffectiveRole) {
   EXPECT_EQ(role_in(Person(PrincipalKind::UserKey, false,
                            {{kOrgO, Role::ReadOnly}, {kOrgP, Role::OrgAdmin}}, kOrgO)),
             R(Role::ReadOnly, Role::None));
-  EXPECT_EQ(role_in(Person(PrincipalKind::UserKey, true, {}, kOrgO)), R(Role::OrgAdmin, Role::None));
+  EXPECT_EQ(role_in(Person(PrincipalKind::UserKey, true, {}, kOrgO)),
+            R(Role::OrgAdmin, Role::None));
   EXPECT_EQ(role_in(OrgKey(kOrgO)), R(Role::OrgAdmin, Role::None));
   EXPECT_EQ(role_in(OrgKey(kOrgP)), R(Role::None, Role::OrgAdmin));
 }
