@@ -31,31 +31,50 @@ size_t PrefixAt(std::string_view text, size_t pos) noexcept {
   return 0;
 }
 
+bool IsHex(char c) noexcept {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
 struct Token {
-  size_t start = 0;   // the prefix
-  size_t body = 0;    // first body character
+  size_t start = 0;   // the prefix (a digest: its first digit)
+  size_t body = 0;    // first body character (a digest: its first digit)
   size_t end = 0;     // one past the last body character
+  bool digest = false;
 };
 
-// The next key-material token at or after pos; false if none.
+// The next secret token at or after pos; false if none. One left-to-right
+// pass: a key starts at an 'i'/'I', a digest is a maximal run of exactly
+// kDigestHexLen hex digits; neither can hide inside the other's start, since
+// 'i' is not a hex digit.
 bool NextToken(std::string_view text, size_t pos, Token* tok) noexcept {
   while (pos < text.size()) {
-    size_t hit = text.find_first_of("iI", pos);
-    if (hit == std::string_view::npos) return false;
-    size_t plen = PrefixAt(text, hit);
-    if (plen == 0) {
-      pos = hit + 1;
+    char c = text[pos];
+    if (c == 'i' || c == 'I') {
+      size_t plen = PrefixAt(text, pos);
+      if (plen != 0) {
+        size_t end = pos + plen;
+        while (end < text.size() && !IsDelimiter(static_cast<unsigned char>(text[end]))) end++;
+        if (end - (pos + plen) >= kMinRedactBody) {
+          *tok = {pos, pos + plen, end, false};
+          return true;
+        }
+      }
+      // Too short to be a key; a prefix inside it (ik_user_ik_user_...) would
+      // have made the body long enough, so moving on by one is safe.
+      pos++;
       continue;
     }
-    size_t end = hit + plen;
-    while (end < text.size() && !IsDelimiter(static_cast<unsigned char>(text[end]))) end++;
-    if (end - (hit + plen) >= kMinRedactBody) {
-      *tok = {hit, hit + plen, end};
-      return true;
+    if (IsHex(c) && (pos == 0 || !IsHex(text[pos - 1]))) {
+      size_t end = pos;
+      while (end < text.size() && IsHex(text[end])) end++;
+      if (end - pos == kDigestHexLen) {
+        *tok = {pos, pos, end, true};
+        return true;
+      }
+      pos = end;  // hex digits only: no 'i' skipped
+      continue;
     }
-    // Too short to be a key; a prefix inside it (ik_user_ik_user_...) would
-    // have made the body long enough, so skipping past it is safe.
-    pos = hit + 1;
+    pos++;
   }
   return false;
 }
@@ -81,6 +100,11 @@ std::string RedactKeys(std::string_view text) {
   while (NextToken(text, pos, &tok)) {
     if (out.empty()) out.reserve(text.size());
     out.append(text, pos, tok.body - pos);  // up to and including the prefix
+    if (tok.digest) {
+      out.append(kRedactedDigest);
+      pos = tok.end;
+      continue;
+    }
     for (size_t i = tok.body; i < tok.end && i < tok.body + 4 && IsBase62(text[i]); i++) {
       out.push_back(text[i]);
     }

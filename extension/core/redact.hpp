@@ -17,8 +17,14 @@
 // "...[REDACTED]". That form is itself not key material (at most 7 body
 // characters), so redacting twice changes nothing.
 //
-// Not covered (documented in docs/SECURITY.md): a key re-encoded before it
-// reaches the text (hex, base64, split across two literals).
+// Digests: a run of exactly 64 hex digits (a SHA-256, as the stored
+// secret_hash prints in hex, e.g. a bytea constant in an auto_explain VERBOSE
+// plan of the extension's INSERT) is replaced by "[REDACTED-SHA256]". Longer or
+// shorter hex runs are left alone.
+//
+// Not covered: a key re-encoded before it reaches the text (hex, base64,
+// split across two literals), a digest printed as bytea in escape format
+// (bytea_output = escape).
 #pragma once
 #include "cpp_only.hpp"
 
@@ -33,20 +39,22 @@ namespace insight::core {
 // prose about the format, not a key.
 inline constexpr size_t kMinRedactBody = 8;
 inline constexpr std::string_view kRedactedSuffix = "...[REDACTED]";
+inline constexpr size_t kDigestHexLen = 64;
+inline constexpr std::string_view kRedactedDigest = "[REDACTED-SHA256]";
 
-// Cheap pre-check, allocation-free: false means RedactKeys(text) == text.
+// Allocation-free pre-check: false means RedactKeys(text) == text.
 bool MayContainKey(std::string_view text) noexcept;
 
-// text with every key-material token replaced by its redacted form.
+// text with every key-material token and digest replaced by its redacted form.
 // May throw std::bad_alloc.
 std::string RedactKeys(std::string_view text);
 
 // The fallback when no memory can be had: overwrites the body of every
-// key-material token with '*' in place (same length). Returns how many tokens
+// key-material token, and every digest, with '*' in place (same length). Returns how many tokens
 // were masked.
 size_t MaskKeysInPlace(char* text, size_t len) noexcept;
 
-// Number of key-material tokens in text.
+// Number of key-material tokens and digests in text.
 size_t CountKeyTokens(std::string_view text) noexcept;
 
 }  // namespace insight::core

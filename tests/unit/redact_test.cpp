@@ -126,5 +126,31 @@ TEST(Redact, EmbeddedNulIsADelimiter) {
   EXPECT_EQ(out, key.substr(0, 12) + "...[REDACTED]" + std::string(1, '\0') + key.substr(20));
 }
 
+TEST(Redact, Sha256DigestsAreRedacted) {
+  std::string hex = "48bd6c6da7682e6fd586d527842c94e13d0a1bdcd3d46df63335497e8ccb4dd8";
+  EXPECT_EQ(RedactKeys("'\\x" + hex + "'::bytea"), "'\\x[REDACTED-SHA256]'::bytea");
+  EXPECT_EQ(RedactKeys(hex), "[REDACTED-SHA256]");
+  std::string upper = hex;
+  for (char& c : upper) c = static_cast<char>(toupper(c));
+  EXPECT_EQ(RedactKeys("h=" + upper + "."), "h=[REDACTED-SHA256].");
+  EXPECT_EQ(CountKeyTokens(hex + " " + hex), 2u);
+  // Not 64 digits: an LSN, a uuid, a longer blob stay.
+  for (std::string text : {hex.substr(1), hex + "0", std::string("0/16B3748"),
+                           std::string("5c7b7a80-ebf5-463a-8152-dc539c79dca9")}) {
+    EXPECT_EQ(RedactKeys(text), text);
+    EXPECT_FALSE(MayContainKey(text));
+  }
+  std::string masked = "x" + hex + "y";
+  EXPECT_EQ(MaskKeysInPlace(masked.data(), masked.size()), 1u);
+  EXPECT_EQ(masked, "x" + std::string(64, '*') + "y");
+}
+
+TEST(Redact, DigestAndKeyTogether) {
+  std::string key = NewKey(KeyKind::User, 12);
+  std::string hex(64, 'a');
+  EXPECT_EQ(RedactKeys(key + " " + hex), Expected(key) + " [REDACTED-SHA256]");
+  EXPECT_EQ(RedactKeys("ik_user_" + hex), "ik_user_aaaa...[REDACTED]");
+}
+
 }  // namespace
 }  // namespace insight::core

@@ -1,0 +1,209 @@
+# Secrets never reach a log (issue 5 §2). A cluster that logs everything it
+# can — every statement, every duration, the statement of every message down
+# to debug5, auto_explain of nested statements with ANALYZE, bind parameters
+# in full, pg_stat_statements tracking everything — runs a workload of
+# generate / verify / authenticate / revoke over the simple and the extended
+# protocol (pgbench -M extended: keys travel as bind parameters), with valid,
+# near-miss, forged and revoked keys, and failing statements. Every key the
+# workload saw is collected; then the server log, pg_stat_statements and the
+# extension's own tables must hold none of them, none of their secrets and
+# none of their SHA-256 hashes. A control at the end turns redaction off for
+# one statement and checks the same search does find that key, so the search
+# itself is shown to work.
+use strict;
+use warnings;
+use Compress::Zlib qw(crc32);
+use Digest::SHA qw(sha256_hex);
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('log_redaction');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'insight_keys,auto_explain,pg_stat_statements'
+insight.redact_logs = on
+log_statement = all
+log_min_duration_statement = 0
+log_min_error_statement = debug5
+log_min_messages = debug1
+log_error_verbosity = verbose
+log_parameter_max_length = -1
+log_parameter_max_length_on_error = -1
+auto_explain.log_min_duration = 0
+auto_explain.log_analyze = on
+auto_explain.log_verbose = on
+auto_explain.log_nested_statements = on
+pg_stat_statements.track = all
+pg_stat_statements.track_utility = on
+});
+$node->start;
+
+my @keys;    # every plaintext key the workload handled
+
+sub sql { return $node->safe_psql('postgres', $_[0], extra_params => ['-U', $_[1] // 'postgres']); }
+
+# A key of the documented shape with a correct checksum but a secret nobody
+# holds: passes the codec, so verify reaches the table (NOT_FOUND).
+my @b62 = ('0' .. '9', 'A' .. 'Z', 'a' .. 'z');
+sub checksum6 {
+	my ($v) = @_;
+	my $s = '';
+	for (1 .. 6) { $s = $b62[$v % 62] . $s; $v = int($v / 62); }
+	return $s;
+}
+sub forge {
+	my ($key) = @_;
+	my $plen = $key =~ /^ik_org_/ ? 7 : 8;
+	my $body = substr($key, 0, $plen + 17) . join('', map { $b62[($_ * 7) % 62] } 1 .. 43);
+	return $body . checksum6(crc32($body));
+}
+
+sql(q{CREATE EXTENSION insight_keys CASCADE; CREATE EXTENSION pg_stat_statements;
+      CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;});
+my $org = sql(q{SELECT insight.create_organization('Acme')});
+my $alice = sql(q{SELECT insight.create_user('alice@example.com', 'Alice', false, 'alice')});
+my $bob = sql(q{SELECT insight.create_user('bob@example.com', 'Bob', false, 'bob')});
+sql(qq{SELECT insight.set_membership('$alice', '$org', 'org_admin');
+       SELECT insight.set_membership('$bob', '$org', 'read_write')});
+
+# ---- simple protocol (psql)
+sub generate {
+	my ($fn, $name, $role) = @_;
+	my ($id, $key) = split /\|/, sql(qq{SELECT key_id, api_key FROM insight.$fn('$org', '$name')}, $role);
+	push @keys, $key;
+	return ($id, $key);
+}
+my ($k1_id, $k1) = generate('generate_user_key', 'alice main', 'alice');
+my ($k2_id, $k2) = generate('generate_user_key', 'alice to revoke', 'alice');
+my ($k3_id, $k3) = generate('generate_org_key', 'acme service', 'alice');
+my ($k4_id, $k4) = generate('generate_user_key', 'bob key', 'bob');
+my $forged = forge($k1);
+my $near = substr($k1, 0, 30) . (substr($k1, 30, 1) eq 'a' ? 'b' : 'a') . substr($k1, 31);
+push @keys, $forged, $near;
+
+is(sql(qq{SELECT code FROM insight.verify('$k1')}), 'VALID', 'valid user key verifies');
+is(sql(qq{SELECT code FROM insight.verify('$k3')}), 'VALID', 'valid org key verifies');
+is(sql(qq{SELECT code FROM insight.verify('$near')}), 'MALFORMED', 'near miss is MALFORMED');
+is(sql(qq{SELECT code FROM insight.verify('$forged')}), 'NOT_FOUND', 'forged key is NOT_FOUND');
+is(sql(qq{BEGIN; SELECT role FROM insight.authenticate('$k3'); SELECT count(*) FROM insight.keys; COMMIT;}),
+	"org_admin\n4", 'authenticate with the org key, then read insight.keys');
+is(sql(qq{PREPARE v(text) AS SELECT code FROM insight.verify(\$1); EXECUTE v('$k1')}), 'VALID',
+	'PREPARE / EXECUTE with the key as a literal');
+sql(qq{SELECT insight.revoke_key('$k2_id')}, 'alice');
+is(sql(qq{SELECT code FROM insight.verify('$k2')}), 'NOT_FOUND', 'revoked key is NOT_FOUND');
+
+# Failing statements: their STATEMENT line would carry the key.
+my ($rc, $out, $err) = $node->psql('postgres', qq{SELECT * FROM insight.authenticate('$k2')});
+like($err, qr/API key authentication failed: NOT_FOUND/, 'authenticate with a revoked key fails');
+unlike($err, qr/\Q$k2\E/, 'the client error does not echo the key');
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.verify('$k1'});
+isnt($rc, 0, 'a syntax error in a statement holding a key');
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT 1/0, insight.verify('$k4')});
+like($err, qr/division by zero/, 'a runtime error in a statement holding a key');
+# NOTICE and DEBUG-level messages emitted while the statement runs also get
+# the statement logged (log_min_error_statement = debug5).
+($rc, $out, $err) = $node->psql('postgres', qq{DROP TABLE IF EXISTS no_such_table; SELECT code FROM insight.verify('$k4')});
+like($err, qr/does not exist, skipping/, 'a NOTICE while a statement holding a key runs');
+
+# ---- extended protocol: keys are bind parameters (pgbench -M extended)
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $keyfile = "$tmp/pgbench_keys";
+PostgreSQL::Test::Utils::append_to_file("$tmp/workload.sql", qq{
+SELECT key_id AS uid, api_key AS ukey FROM insight.generate_user_key(:org, 'pgbench user key') \\gset
+\\shell echo :ukey >> $keyfile
+SELECT key_id AS rid, api_key AS rkey FROM insight.generate_user_key(:org, 'pgbench revoked') \\gset
+\\shell echo :rkey >> $keyfile
+SELECT valid FROM insight.verify(:ukey);
+SELECT code FROM insight.verify(:near);
+SELECT code FROM insight.verify(:forged);
+BEGIN;
+SELECT role FROM insight.authenticate(:ukey);
+SELECT count(*) FROM insight.keys;
+COMMIT;
+SELECT insight.revoke_key(:rid);
+SELECT code FROM insight.verify(:rkey);
+});
+PostgreSQL::Test::Utils::append_to_file("$tmp/fail.sql", qq{
+SELECT * FROM insight.authenticate(:revoked);
+});
+my @pgbench = ('pgbench', '-n', '-M', 'extended', '-t', '1', '-c', '1',
+	'-h', $node->host, '-p', $node->port);
+$node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/workload.sql",
+	'-D', "org=$org", '-D', "near=$near", '-D', "forged=$forged", 'postgres'],
+	'extended-protocol workload (generate, verify, authenticate, revoke)');
+my @pgbench_keys = split /\n/, slurp_file($keyfile);
+is(scalar(@pgbench_keys), 2, 'pgbench generated two keys');
+push @keys, @pgbench_keys;
+is(sql(qq{SELECT code FROM insight.verify('$pgbench_keys[0]')}), 'VALID', 'the pgbench key verifies');
+is(sql(qq{SELECT code FROM insight.verify('$pgbench_keys[1]')}), 'NOT_FOUND', 'the pgbench-revoked key is gone');
+$node->command_fails([@pgbench, '-U', 'bob', '-f', "$tmp/fail.sql", '-D', "revoked=$pgbench_keys[1]", 'postgres'],
+	'extended-protocol authenticate with a revoked key fails');
+
+# Actions by a key principal and a cascade, so audit_log and cascade_queue
+# have rows written while keys were in play.
+sql(qq{BEGIN; SELECT 1 FROM insight.authenticate('$k3'); SELECT insight.revoke_key('$k4_id'); COMMIT;});
+sql(qq{SELECT insight.delete_user('$bob')});
+ok(sql(q{SELECT count(*) FROM insight.cascade_queue}) >= 1, 'a cascade was enqueued');
+
+# ---- the search
+my @hashes = map { sha256_hex($_) } @keys;
+my @secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
+is(scalar(@keys), 8, 'eight keys collected');
+
+# The stored hash is SHA-256 of the key text: cross-check with the live rows,
+# so the hashes searched for below are really what the table holds.
+my %stored = map { $_ => 1 } split /\n/,
+	sql(q{SELECT pg_catalog.encode(secret_hash, 'hex') FROM insight.api_keys});
+is(scalar(grep { $stored{$_} } @hashes), 3, 'the three live keys have sha256(key) as secret_hash');
+
+sub leaks {
+	my ($text) = @_;
+	my @found;
+	for my $i (0 .. $#keys) {
+		push @found, "key $i" if index($text, $keys[$i]) >= 0;
+		push @found, "secret $i" if index($text, $secrets[$i]) >= 0;
+		push @found, "hash $i" if index(lc $text, $hashes[$i]) >= 0;
+	}
+	return join(', ', @found);
+}
+
+$node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');    # a last line, flushed
+my $log = slurp_file($node->logfile);
+is(leaks($log), '', 'no key, secret or secret hash in the server log');
+like($log, qr/STATEMENT \(keys redacted\):  SELECT \* FROM insight\.authenticate\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+	'the failing authenticate is logged with its statement redacted');
+like($log, qr/parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
+	'extended-protocol bind parameters are logged redacted');
+like($log, qr/unnamed portal with parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
+	'the failing bind is logged with its parameters redacted');
+like($log, qr/Query Text: SELECT code FROM insight\.verify\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+	'auto_explain plans are logged with the query text redacted');
+like($log, qr/statement: SELECT code FROM insight\.verify\('ik_(user|org)_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+	'log_statement lines are redacted');
+unlike($log, qr/STATEMENT:  [^\n]*ik_(user|org)_\w{8}/, 'no STATEMENT line holds key material');
+
+my $pgss = sql(q{SELECT pg_catalog.string_agg(query, E'\n') FROM pg_stat_statements});
+like($pgss, qr/insight\.verify/, 'pg_stat_statements tracked the workload');
+is(leaks($pgss), '', 'no key, secret or hash in pg_stat_statements');
+
+my $audit = sql(q{SELECT pg_catalog.string_agg(a::text, E'\n') FROM insight.audit_log a});
+ok(length($audit) > 0, 'the audit log has rows');
+is(leaks($audit), '', 'no key, secret or hash in insight.audit_log');
+my $queue = sql(q{SELECT pg_catalog.string_agg(q::text, E'\n') FROM insight.cascade_queue q});
+is(leaks($queue), '', 'no key, secret or hash in insight.cascade_queue');
+my $rows = sql(q{SELECT pg_catalog.string_agg(pg_catalog.row_to_json(k)::text, E'\n')
+                 FROM (SELECT id, lookup_id, kind, name, hint, created_by_label FROM insight.api_keys) k});
+is(leaks($rows), '', 'no key or secret in insight.api_keys outside secret_hash');
+
+# ---- who may turn it off, and the control
+($rc, $out, $err) = $node->psql('postgres', 'SET insight.redact_logs = off', extra_params => ['-U', 'alice']);
+like($err, qr/permission denied to set parameter "insight\.redact_logs"/, 'only a superuser may turn redaction off');
+my $control = $pgbench_keys[0];
+sql(qq{SET insight.redact_logs = off; SELECT code FROM insight.verify('$control')});
+$node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');
+$log = slurp_file($node->logfile);
+like(leaks($log), qr/^key 6, secret 6$/, 'control: with redaction off the search finds exactly that key');
+
+$node->stop;
+done_testing();
