@@ -1,0 +1,180 @@
+-- security_catalog: the installed catalog holds no privilege a stranger could
+-- use (SECURITY DEFINER functions pin search_path, PUBLIC executes exactly the
+-- public API, grants leave secrets out, RLS is forced everywhere), and
+-- CREATE EXTENSION refuses a schema insight prepared by someone else
+-- (CVE-2022-2625 class).
+SELECT current_user AS regress_superuser \gset
+\set regress_db :DBNAME
+SET client_min_messages = warning;
+CREATE DATABASE regress_sec_cat_db;
+\c regress_sec_cat_db
+SET client_min_messages = warning;
+CREATE EXTENSION insight_keys CASCADE;
+RESET client_min_messages;
+
+CREATE VIEW regress_sec_members AS
+SELECT d.classid, d.objid
+  FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' AND e.extname = 'insight_keys';
+CREATE VIEW regress_sec_functions AS
+SELECT p.* FROM pg_proc p JOIN regress_sec_members m ON m.classid = 'pg_proc'::regclass AND m.objid = p.oid;
+
+SELECT count(*) > 25 AS sees_the_extension_functions FROM regress_sec_functions;
+
+-- Every SECURITY DEFINER function, and every function not written in C,
+-- pins search_path to pg_catalog, pg_temp (an unpinned one would let the
+-- caller's search_path choose its operators). Expected: none listed.
+SELECT p.oid::regprocedure AS unpinned_function, p.prosecdef, l.lanname, p.proconfig
+  FROM regress_sec_functions p JOIN pg_language l ON l.oid = p.prolang
+ WHERE (p.prosecdef OR l.lanname NOT IN ('c', 'internal'))
+   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
+ ORDER BY 1::text;
+
+-- Exactly the functions PUBLIC may execute: the fixed API of SPEC sections
+-- 3 to 7, the RLS predicates (they run as the querying role) and
+-- reset_principal/whoami.
+SELECT p.oid::regprocedure AS public_may_execute
+  FROM regress_sec_functions p
+ WHERE EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')
+ ORDER BY 1::text;
+-- and no role but the owner has any other function
+SELECT p.oid::regprocedure AS internal_function, r.rolname AS grantee
+  FROM regress_sec_functions p
+  CROSS JOIN LATERAL aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+  LEFT JOIN pg_roles r ON r.oid = a.grantee
+ WHERE NOT EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) b
+                    WHERE b.grantee = 0)
+   AND a.grantee <> p.proowner
+ ORDER BY 1::text;
+
+-- Table privileges: no grantee but PUBLIC (and the owner), PUBLIC reads only.
+SELECT c.relname, c.relkind, coalesce(r.rolname, 'PUBLIC') AS grantee, a.privilege_type
+  FROM pg_class c JOIN regress_sec_members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+  CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner))) a
+  LEFT JOIN pg_roles r ON r.oid = a.grantee
+ WHERE a.grantee <> c.relowner
+ ORDER BY 1, 3, 4;
+-- Column privileges granted to anyone on the base tables
+SELECT c.relname, string_agg(att.attname || ':' || a.privilege_type || ':' || coalesce(r.rolname, 'PUBLIC'), ', ' ORDER BY att.attnum) AS column_grants
+  FROM pg_class c JOIN regress_sec_members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+  JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
+  CROSS JOIN LATERAL aclexplode(att.attacl) a
+  LEFT JOIN pg_roles r ON r.oid = a.grantee
+ WHERE c.relkind = 'r'
+ GROUP BY c.relname ORDER BY 1;
+-- the secret columns: readable by nobody but the owner
+SELECT att.attname AS never_granted,
+       has_column_privilege('public', 'insight.api_keys', att.attname, 'SELECT') AS public_select
+  FROM pg_attribute att
+ WHERE att.attrelid = 'insight.api_keys'::regclass AND att.attname IN ('secret_hash', 'lookup_id')
+ ORDER BY 1;
+
+-- Row-level security enabled and forced on every table, views are
+-- security_invoker and security_barrier, policies are SELECT-only.
+SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+  FROM pg_class c JOIN regress_sec_members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+ WHERE c.relkind IN ('r', 'p') ORDER BY 1;
+SELECT c.relname, c.reloptions
+  FROM pg_class c JOIN regress_sec_members m ON m.classid = 'pg_class'::regclass AND m.objid = c.oid
+ WHERE c.relkind = 'v' ORDER BY 1;
+SELECT polrelid::regclass AS on_table, polname, polcmd, polpermissive, polroles::regrole[] AS roles
+  FROM pg_policy
+ WHERE polrelid IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_class'::regclass)
+ ORDER BY 1::text, 2;
+
+-- The schema: owned by a superuser, PUBLIC may only use it.
+SELECT r.rolsuper AS owner_is_superuser,
+       (SELECT string_agg(coalesce(g.rolname, 'PUBLIC') || ':' || a.privilege_type, ', ' ORDER BY 1)
+          FROM aclexplode(n.nspacl) a LEFT JOIN pg_roles g ON g.oid = a.grantee
+         WHERE a.grantee <> n.nspowner) AS others
+  FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'insight';
+-- The roles the extension creates cannot log in or bypass anything.
+SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
+  FROM pg_roles WHERE rolname IN ('insight_operator', 'insight_trusted_app') ORDER BY 1;
+-- Every object in schema insight belongs to the extension.
+SELECT c.oid::regclass AS stray_relation FROM pg_class c
+ WHERE c.relnamespace = 'insight'::regnamespace AND c.relkind NOT IN ('i', 'I')
+   AND c.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_class'::regclass);
+SELECT p.oid::regprocedure AS stray_function FROM pg_proc p
+ WHERE p.pronamespace = 'insight'::regnamespace
+   AND p.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_proc'::regclass);
+
+\c :regress_db
+SET client_min_messages = warning;
+DROP DATABASE regress_sec_cat_db WITH (FORCE);
+RESET client_min_messages;
+
+-- ---------------------------------------------------------------- CVE-2022-2625 class
+\set SHOW_CONTEXT never
+-- A role with CREATE on a database prepares schema insight before a
+-- superuser installs the extension there. Every variant must fail and leave
+-- no extension behind.
+CREATE ROLE regress_sec_cat_evil LOGIN;
+
+-- 1. the attacker's schema with a table named like the extension's
+CREATE DATABASE regress_sec_cve_db;
+GRANT CREATE ON DATABASE regress_sec_cve_db TO regress_sec_cat_evil;
+\c regress_sec_cve_db
+SET client_min_messages = warning;
+CREATE EXTENSION pgcrypto;
+RESET client_min_messages;
+SET ROLE regress_sec_cat_evil;
+CREATE SCHEMA insight;
+CREATE TABLE insight.api_keys (id uuid, lookup_id text, secret_hash bytea);
+RESET ROLE;
+CREATE EXTENSION insight_keys;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'insight_keys';
+
+-- 2. the attacker's schema with an overload of a fixed function
+SET ROLE regress_sec_cat_evil;
+DROP TABLE insight.api_keys;
+CREATE FUNCTION insight.verify(api_key varchar) RETURNS text LANGUAGE sql AS $$SELECT 'VALID'$$;
+RESET ROLE;
+CREATE EXTENSION insight_keys;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'insight_keys';
+
+-- 3. the attacker's empty schema: owning it is enough to drop or replace
+--    the extension's objects later
+SET ROLE regress_sec_cat_evil;
+DROP FUNCTION insight.verify(varchar);
+RESET ROLE;
+CREATE EXTENSION insight_keys;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'insight_keys';
+-- and the 1.0 script alone (frozen) followed by the update
+CREATE EXTENSION insight_keys VERSION '1.0';
+ALTER EXTENSION insight_keys UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'insight_keys';
+SET client_min_messages = warning;
+DROP EXTENSION insight_keys;
+RESET client_min_messages;
+
+-- 4. a superuser's schema in which the attacker may create
+RESET ROLE;
+ALTER SCHEMA insight OWNER TO :"regress_superuser";
+GRANT CREATE ON SCHEMA insight TO regress_sec_cat_evil;
+CREATE EXTENSION insight_keys;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'insight_keys';
+
+-- 5. a superuser's schema holding an object that is not the extension's
+REVOKE CREATE ON SCHEMA insight FROM regress_sec_cat_evil;
+CREATE FUNCTION insight.lower(text) RETURNS text LANGUAGE sql AS $$SELECT $1$$;
+CREATE EXTENSION insight_keys;
+SELECT count(*) AS installed FROM pg_extension WHERE extname = 'insight_keys';
+
+-- 6. control: a clean superuser's schema installs, and a reinstall after
+--    DROP EXTENSION (the schema stays) works too
+DROP FUNCTION insight.lower(text);
+CREATE EXTENSION insight_keys;
+SELECT extversion FROM pg_extension WHERE extname = 'insight_keys';
+SET client_min_messages = warning;
+DROP EXTENSION insight_keys;
+CREATE EXTENSION insight_keys;
+RESET client_min_messages;
+SELECT extversion FROM pg_extension WHERE extname = 'insight_keys';
+SELECT code FROM insight.verify('ik_user_nothing');
+
+\c :regress_db
+SET client_min_messages = warning;
+DROP DATABASE regress_sec_cve_db WITH (FORCE);
+DROP ROLE regress_sec_cat_evil;
