@@ -26,6 +26,11 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* record);
 // revoked, expired or orphaned keys stop acting at once.
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* record);
 
+// Settings (insight.verify_cache_size, insight.last_used_*), the relcache
+// callback and, when preloading, the shared memory for usage tracking. Called
+// from _PG_init before the insight.* prefix is reserved.
+void InitVerify(bool preloading);
+
 // SHA-256 of the whole key text, as pgcrypto's digest(key, 'sha256') computes it.
 void HashKey(std::string_view key, uint8_t out[32]);
 

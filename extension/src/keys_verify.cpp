@@ -1,13 +1,27 @@
 // verify() and authenticate(): the read-only path every request takes.
+//
+// Hot path, in order: the argument's size from its header (no detoast of huge
+// input), the key format and CRC in pure C++ (MALFORMED never touches a table
+// or the cache), AcceptInvalidationMessages() (so a change committed by any
+// session before this statement is honoured), the backend cache, else direct
+// index scans in a fresh snapshot; then SHA-256 of the presented key compared
+// in constant time with the stored hash, and expiry checked against the clock
+// on every call. Nothing is written; usage goes to shared memory.
 #include <openssl/crypto.h>
+#define OPENSSL_SUPPRESS_DEPRECATED  // SHA256(): the one-shot call is the fastest
+#include <openssl/sha.h>
 
+#include <cstring>
+
+#include "key_lookup.hpp"
 #include "keys.hpp"
 #include "principal.hpp"
+#include "usage_stats.hpp"
+#include "verify_cache.hpp"
 
 extern "C" {
 #include "access/detoast.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 }
@@ -16,76 +30,59 @@ namespace insight {
 
 namespace {
 
-constexpr const char* kKeyColumns =
-    "SELECT k.id, k.kind, k.org_id, k.owner_id, k.expires_at, k.secret_hash, "
-    "o.id IS NOT NULL, u.id IS NOT NULL, COALESCE(u.is_platform_admin, false), m.role "
-    "FROM insight.api_keys k "
-    "LEFT JOIN insight.organizations o ON o.id = k.org_id "
-    "LEFT JOIN insight.users u ON u.id = k.owner_id "
-    "LEFT JOIN insight.memberships m ON m.user_id = k.owner_id AND m.org_id = k.org_id ";
+// A use is written to shared memory at most this often per key and backend:
+// last_used_at is then at most insight.last_used_flush_interval + 1 s old.
+constexpr TimestampTz kReportEvery = USECS_PER_SEC;
 
-Statement g_by_lookup = {nullptr, 1, {TEXTOID}, nullptr};
-Statement g_by_id = {nullptr, 1, {UUIDOID}, nullptr};
-
-// Reads row 0 of the last result into record; compares the stored hash with
-// `hash` (nullptr: the caller already proved the secret).
-void ReadKeyRow(KeyRecord* rec, const uint8_t* hash) {
-  bool isnull;
-  rec->key_id = ColumnUuid(0, 1);
-  rec->kind = ColumnText(0, 2) == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
-  rec->org = ColumnUuid(0, 3);
-  rec->owner = ColumnUuidOrNull(0, 4);
-  Datum expires = ColumnDatum(0, 5, &isnull);
-  rec->expires_at = isnull ? std::nullopt : std::optional<TimestampTz>(DatumGetTimestampTz(expires));
-
-  core::KeyFacts& f = rec->facts;
-  f.kind = rec->kind;
-  if (hash == nullptr) {
-    f.hash_matches = true;
-  } else {
-    Datum stored = ColumnDatum(0, 6, &isnull);
-    bytea* b = isnull ? nullptr : DatumGetByteaPP(stored);
-    f.hash_matches = b != nullptr && VARSIZE_ANY_EXHDR(b) == 32 &&
-                     CRYPTO_memcmp(VARDATA_ANY(b), hash, 32) == 0;
-  }
-  f.expired = rec->expires_at.has_value() && *rec->expires_at <= GetCurrentTimestamp();
-  f.org_exists = ColumnBool(0, 7);
-  f.owner_exists = ColumnBool(0, 8);
-  f.owner_platform_admin = ColumnBool(0, 9);
-  f.owner_role = ColumnIsNull(0, 10) ? core::Role::None
-                                     : core::ParseRole(ColumnText(0, 10)).value_or(core::Role::None);
-}
-
-void PrepareStatements() {
-  static std::string by_lookup = std::string(kKeyColumns) + "WHERE k.lookup_id = $1";
-  static std::string by_id = std::string(kKeyColumns) + "WHERE k.id = $1";
-  g_by_lookup.sql = by_lookup.c_str();
-  g_by_id.sql = by_id.c_str();
-}
+// Per call site, in fn_mcxt: the blessed result descriptor.
+struct CallSite {
+  TupleDesc desc;
+};
 
 Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
                      const KeyRecord& rec) {
-  Datum values[8];
-  bool nulls[8] = {false, false, true, true, true, true, true, true};
-  values[0] = BoolGetDatum(out.code == core::VerifyCode::Valid);
-  values[1] = TextToDatum(std::string(core::VerifyCodeName(out.code)));
   bool describe = out.code == core::VerifyCode::Valid || out.code == core::VerifyCode::Expired ||
                   out.code == core::VerifyCode::OwnerInactive;
-  if (describe) {
-    values[2] = UuidToDatum(rec.key_id), nulls[2] = false;
-    values[3] = TextToDatum(std::string(core::KindName(rec.kind))), nulls[3] = false;
-    values[4] = UuidToDatum(rec.org), nulls[4] = false;
-    if (rec.owner) values[5] = UuidToDatum(*rec.owner), nulls[5] = false;
-    if (!out.role.empty()) values[6] = TextToDatum(std::string(out.role)), nulls[6] = false;
-    if (rec.expires_at) values[7] = TimestampTzGetDatum(*rec.expires_at), nulls[7] = false;
-  }
+  std::string_view code = core::VerifyCodeName(out.code);
+  std::string_view kind = core::KindName(rec.kind);
+  std::string_view role = out.role;
   return PgCall([&]() {
-    TupleDesc desc;
-    if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-      elog(ERROR, "verify must return a composite type");
+    auto* site = static_cast<CallSite*>(fcinfo->flinfo->fn_extra);
+    if (site == nullptr) {
+      TupleDesc desc;
+      if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
+        elog(ERROR, "verify must return a composite type");
+      }
+      MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+      site = static_cast<CallSite*>(palloc(sizeof(CallSite)));
+      site->desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+      MemoryContextSwitchTo(old);
+      fcinfo->flinfo->fn_extra = site;
     }
-    desc = BlessTupleDesc(desc);
-    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+    Datum values[8];
+    bool nulls[8] = {false, false, true, true, true, true, true, true};
+    values[0] = BoolGetDatum(out.code == core::VerifyCode::Valid);
+    values[1] = PointerGetDatum(cstring_to_text_with_len(code.data(), static_cast<int>(code.size())));
+    pg_uuid_t uuids[3];
+    if (describe) {
+      std::memcpy(uuids[0].data, rec.key_id.bytes.data(), UUID_LEN);
+      values[2] = UUIDPGetDatum(&uuids[0]), nulls[2] = false;
+      values[3] = PointerGetDatum(cstring_to_text_with_len(kind.data(), static_cast<int>(kind.size())));
+      nulls[3] = false;
+      std::memcpy(uuids[1].data, rec.org.bytes.data(), UUID_LEN);
+      values[4] = UUIDPGetDatum(&uuids[1]), nulls[4] = false;
+      if (rec.owner) {
+        std::memcpy(uuids[2].data, rec.owner->bytes.data(), UUID_LEN);
+        values[5] = UUIDPGetDatum(&uuids[2]), nulls[5] = false;
+      }
+      if (!role.empty()) {
+        values[6] = PointerGetDatum(cstring_to_text_with_len(role.data(), static_cast<int>(role.size())));
+        nulls[6] = false;
+      }
+      if (rec.expires_at) values[7] = TimestampTzGetDatum(*rec.expires_at), nulls[7] = false;
+    }
+    // heap_form_tuple copies the by-reference values, so the stack uuids are fine.
+    return HeapTupleGetDatum(heap_form_tuple(site->desc, values, nulls));
   });
 }
 
@@ -95,56 +92,82 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
 std::optional<std::string_view> KeyArgument(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) return std::nullopt;
   Datum raw = PG_GETARG_DATUM(0);
-  Size size = toast_raw_datum_size(raw) - VARHDRSZ;
+  auto* ptr = reinterpret_cast<struct varlena*>(DatumGetPointer(raw));
+  Size size = (VARATT_IS_EXTENDED(ptr) ? toast_raw_datum_size(raw) : VARSIZE(ptr)) - VARHDRSZ;
   if (size < core::kMinKeyLen || size > core::kMaxKeyLen) return std::nullopt;
-  text* t = PgCall([raw]() { return DatumGetTextPP(raw); });
+  text* t = VARATT_IS_COMPRESSED(ptr) || VARATT_IS_EXTERNAL(ptr)
+                ? PgCall([raw]() { return DatumGetTextPP(raw); })
+                : reinterpret_cast<text*>(ptr);
   return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
 core::VerifyOutcome VerifyArgument(FunctionCallInfo fcinfo, KeyRecord* rec) {
   std::optional<std::string_view> key = KeyArgument(fcinfo);
-  if (!key) return {core::VerifyCode::Malformed, {}};
-  return VerifyKeyText(*key, rec);
+  core::VerifyOutcome out =
+      key ? VerifyKeyText(*key, rec) : core::VerifyOutcome{core::VerifyCode::Malformed, {}};
+  CountVerify(out.code);
+  return out;
 }
 
 }  // namespace
 
 void HashKey(std::string_view key, uint8_t out[32]) {
-  PgCall([key, out]() {
-    pg_cryptohash_ctx* ctx = pg_cryptohash_create(PG_SHA256);
-    if (ctx == nullptr || pg_cryptohash_init(ctx) < 0 ||
-        pg_cryptohash_update(ctx, reinterpret_cast<const uint8*>(key.data()), key.size()) < 0 ||
-        pg_cryptohash_final(ctx, out, 32) < 0) {
-      elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
-    }
-    pg_cryptohash_free(ctx);
-  });
+  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), out);
 }
 
 core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
   core::ParsedKey parsed;
   if (!core::ParseKey(key, &parsed)) return {core::VerifyCode::Malformed, {}};
-  uint8_t hash[32];
-  HashKey(key, hash);
-  PrepareStatements();
-  Datum lookup = TextToDatum(std::string(parsed.lookup_id));
-  Elevated e = Elevated::Begin();
-  bool found = Run(g_by_lookup, &lookup, nullptr, true, 1) > 0;
-  if (found) ReadKeyRow(rec, hash);
-  e.End();
+
+  // Any invalidation sent by a commit that precedes this call is processed
+  // here, clearing the cache, before the cache is consulted.
+  AcceptInvalidations();
+  uint8_t presented[32];
+  HashKey(key, presented);
+
+  const uint8_t* stored = nullptr;
+  uint8_t read_hash[32];
+  CachedKey* entry = VerifyCacheFind(parsed.lookup_id);
+  if (entry != nullptr) {
+    *rec = entry->record;
+    stored = entry->secret_hash;
+  } else {
+    uint64_t generation = VerifyCacheGeneration();
+    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash)) return {core::VerifyCode::NotFound, {}};
+    stored = read_hash;
+    entry = VerifyCacheStore(parsed.lookup_id, read_hash, *rec, generation);
+  }
+
+  TimestampTz now = GetCurrentTimestamp();
+  core::KeyFacts& f = rec->facts;
+  f.hash_matches = CRYPTO_memcmp(stored, presented, 32) == 0;
+  // Time passes: expiry is re-checked on every call, cached or not.
+  f.expired = rec->expires_at.has_value() && *rec->expires_at <= now;
   // The kind is part of the key text; a row of the other kind is not this key.
-  if (found && rec->kind != parsed.kind) found = false;
-  return core::DecideVerify(found, rec->facts);
+  if (rec->kind != parsed.kind) return {core::VerifyCode::NotFound, {}};
+  core::VerifyOutcome out = core::DecideVerify(true, f);
+  if (out.code == core::VerifyCode::Valid && UsageTrackingActive()) {
+    if (entry == nullptr || now - entry->last_reported >= kReportEvery) {
+      RecordLastUsed(rec->key_id, now);
+      if (entry != nullptr) entry->last_reported = now;
+    }
+  }
+  return out;
 }
 
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
-  PrepareStatements();
-  Datum id = UuidToDatum(key_id);
-  Elevated e = Elevated::Begin();
-  bool found = Run(g_by_id, &id, nullptr, true, 1) > 0;
-  if (found) ReadKeyRow(rec, nullptr);
-  e.End();
+  bool found = LookupKeyById(key_id, rec);
+  if (found) {
+    rec->facts.hash_matches = true;  // the caller proved the secret when it authenticated
+    rec->facts.expired = rec->expires_at.has_value() && *rec->expires_at <= GetCurrentTimestamp();
+  }
   return core::DecideVerify(found, rec->facts);
+}
+
+void InitVerify(bool preloading) {
+  DefineVerifyCacheSettings();
+  InitUsageTracking(preloading);
+  InitKeyLookup();
 }
 
 static Datum Verify(FunctionCallInfo fcinfo) {
@@ -154,15 +177,7 @@ static Datum Verify(FunctionCallInfo fcinfo) {
 }
 
 static Datum Authenticate(FunctionCallInfo fcinfo) {
-  PrincipalScope scope = PrincipalScope::Transaction;
-  if (PG_NARGS() > 1) {
-    std::string s = PG_ARGISNULL(1) ? std::string() : TextFromDatum(PG_GETARG_DATUM(1));
-    if (s == "session") {
-      scope = PrincipalScope::Session;
-    } else if (s != "transaction") {
-      throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "scope must be 'transaction' or 'session'");
-    }
-  }
+  PrincipalScope scope = ScopeArgument(fcinfo, 1);
   KeyRecord rec;
   core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
   if (out.code != core::VerifyCode::Valid) {
@@ -174,7 +189,17 @@ static Datum Authenticate(FunctionCallInfo fcinfo) {
   return BuildVerifyRow(fcinfo, out, rec);
 }
 
+static Datum VerifyCacheStatusSql(FunctionCallInfo fcinfo) {
+  VerifyCacheStatus s = CurrentVerifyCacheStatus();
+  Datum values[6] = {Int64GetDatum(s.capacity), Int64GetDatum(s.entries), Int64GetDatum(s.hits),
+                     Int64GetDatum(s.misses), Int64GetDatum(s.evictions),
+                     Int64GetDatum(s.invalidations)};
+  bool nulls[6] = {false, false, false, false, false, false};
+  return ReturnComposite(fcinfo, values, nulls);
+}
+
 }  // namespace insight
 
 INSIGHT_SQL_FUNCTION(insight_verify, insight::Verify)
 INSIGHT_SQL_FUNCTION(insight_authenticate, insight::Authenticate)
+INSIGHT_SQL_FUNCTION(insight_verify_cache_status, insight::VerifyCacheStatusSql)

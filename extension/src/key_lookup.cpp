@@ -1,0 +1,279 @@
+#include "key_lookup.hpp"
+
+#include <cstring>
+
+#include "verify_cache.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+}
+
+namespace insight {
+
+namespace {
+
+// The relations verify reads, resolved once per backend and forgotten by the
+// relcache callback (so DROP/CREATE EXTENSION in the same session works).
+struct Relations {
+  bool valid = false;
+  Oid api_keys, keys_pkey, keys_lookup_idx;
+  Oid organizations, organizations_pkey;
+  Oid users, users_pkey;
+  Oid memberships, memberships_pkey;
+  AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires;
+  AttrNumber o_id;
+  AttrNumber u_id, u_admin;
+  AttrNumber m_user, m_org, m_role;
+
+  bool Tracks(Oid relid) const {
+    return relid == api_keys || relid == keys_pkey || relid == keys_lookup_idx ||
+           relid == organizations || relid == organizations_pkey || relid == users ||
+           relid == users_pkey || relid == memberships || relid == memberships_pkey;
+  }
+};
+
+Relations g_rels;
+uint64_t g_rels_generation = 0;
+
+// A PostgreSQL callback: plain C only, never raises.
+void OnRelcacheInvalidation(Datum, Oid relid) {
+  if (relid == InvalidOid || !g_rels.valid || g_rels.Tracks(relid)) {
+    g_rels.valid = false;
+    g_rels_generation++;
+    VerifyCacheInvalidate();
+  }
+}
+
+// Inside PgCall.
+Oid RelationIn(Oid nsp, const char* name) {
+  Oid relid = get_relname_relid(name, nsp);
+  if (!OidIsValid(relid)) elog(ERROR, "insight_keys: relation insight.%s is missing", name);
+  return relid;
+}
+
+AttrNumber Column(Oid relid, const char* name) {
+  AttrNumber att = get_attnum(relid, name);
+  if (att == InvalidAttrNumber) elog(ERROR, "insight_keys: column %s is missing", name);
+  return att;
+}
+
+Relations ResolveRelations() {
+  if (g_rels.valid) return g_rels;
+  uint64_t generation = g_rels_generation;
+  Relations r = PgCall([]() {
+    Relations r;
+    Oid nsp = get_namespace_oid("insight", false);
+    r.api_keys = RelationIn(nsp, "api_keys");
+    r.keys_pkey = RelationIn(nsp, "api_keys_pkey");
+    r.keys_lookup_idx = RelationIn(nsp, "api_keys_lookup_id_key");
+    r.organizations = RelationIn(nsp, "organizations");
+    r.organizations_pkey = RelationIn(nsp, "organizations_pkey");
+    r.users = RelationIn(nsp, "users");
+    r.users_pkey = RelationIn(nsp, "users_pkey");
+    r.memberships = RelationIn(nsp, "memberships");
+    r.memberships_pkey = RelationIn(nsp, "memberships_pkey");
+    r.k_id = Column(r.api_keys, "id");
+    r.k_lookup = Column(r.api_keys, "lookup_id");
+    r.k_kind = Column(r.api_keys, "kind");
+    r.k_org = Column(r.api_keys, "org_id");
+    r.k_owner = Column(r.api_keys, "owner_id");
+    r.k_hash = Column(r.api_keys, "secret_hash");
+    r.k_expires = Column(r.api_keys, "expires_at");
+    r.o_id = Column(r.organizations, "id");
+    r.u_id = Column(r.users, "id");
+    r.u_admin = Column(r.users, "is_platform_admin");
+    r.m_user = Column(r.memberships, "user_id");
+    r.m_org = Column(r.memberships, "org_id");
+    r.m_role = Column(r.memberships, "role");
+    return r;
+  });
+  // Keep them only if no invalidation arrived while they were looked up.
+  r.valid = generation == g_rels_generation;
+  if (r.valid) g_rels = r;
+  return r;
+}
+
+// What one lookup read, as plain data filled inside PgCall.
+struct RawKey {
+  bool found;
+  pg_uuid_t id;
+  bool is_org;
+  pg_uuid_t org;
+  bool has_owner;
+  pg_uuid_t owner;
+  bool hash_ok;  // stored hash is 32 bytes
+  uint8_t hash[32];
+  bool has_expires;
+  TimestampTz expires;
+  bool org_exists;
+  bool owner_exists;
+  bool owner_admin;
+  core::Role role;
+};
+
+// Inside PgCall: one equality probe of a unique index; read() sees the row.
+template <typename Read>
+bool Probe(Oid heap_oid, Oid index_oid, Snapshot snap, ScanKeyData* keys, int nkeys, Read&& read) {
+  Relation heap = table_open(heap_oid, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(heap, index_oid, true, snap, nkeys, keys);
+  HeapTuple tup = systable_getnext(scan);
+  bool found = HeapTupleIsValid(tup);
+  if (found) read(tup, RelationGetDescr(heap));
+  systable_endscan(scan);
+  table_close(heap, AccessShareLock);
+  return found;
+}
+
+void CopyUuid(Datum d, pg_uuid_t* out) { std::memcpy(out->data, DatumGetUUIDP(d)->data, UUID_LEN); }
+
+bool TextEquals(Datum d, const char* s) {
+  text* t = DatumGetTextPP(d);
+  size_t n = strlen(s);
+  return VARSIZE_ANY_EXHDR(t) == n && std::memcmp(VARDATA_ANY(t), s, n) == 0;
+}
+
+// Inside PgCall. Reads the key row found by (attno = value) through index, then
+// the organization, the owner and the membership, all in one fresh snapshot.
+void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, Datum value,
+             RawKey* raw) {
+  std::memset(raw, 0, sizeof *raw);
+  raw->role = core::Role::None;
+  Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
+  ScanKeyData key;
+  ScanKeyInit(&key, attno, BTEqualStrategyNumber, eq, value);
+  raw->found = Probe(r.api_keys, index, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+    bool isnull;
+    CopyUuid(heap_getattr(tup, r.k_id, desc, &isnull), &raw->id);
+    raw->is_org = TextEquals(heap_getattr(tup, r.k_kind, desc, &isnull), "organization");
+    CopyUuid(heap_getattr(tup, r.k_org, desc, &isnull), &raw->org);
+    Datum owner = heap_getattr(tup, r.k_owner, desc, &isnull);
+    raw->has_owner = !isnull;
+    if (!isnull) CopyUuid(owner, &raw->owner);
+    Datum hash = heap_getattr(tup, r.k_hash, desc, &isnull);
+    if (!isnull) {
+      bytea* b = DatumGetByteaPP(hash);
+      raw->hash_ok = VARSIZE_ANY_EXHDR(b) == 32;
+      if (raw->hash_ok) std::memcpy(raw->hash, VARDATA_ANY(b), 32);
+    }
+    Datum expires = heap_getattr(tup, r.k_expires, desc, &isnull);
+    raw->has_expires = !isnull;
+    if (!isnull) raw->expires = DatumGetTimestampTz(expires);
+  });
+  if (raw->found) {
+    ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
+    raw->org_exists = Probe(r.organizations, r.organizations_pkey, snap, &key, 1,
+                            [](HeapTuple, TupleDesc) {});
+  }
+  if (raw->found && raw->has_owner) {
+    ScanKeyInit(&key, r.u_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
+    raw->owner_exists = Probe(r.users, r.users_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+      bool isnull;
+      Datum admin = heap_getattr(tup, r.u_admin, desc, &isnull);
+      raw->owner_admin = !isnull && DatumGetBool(admin);
+    });
+    ScanKeyData mkeys[2];
+    ScanKeyInit(&mkeys[0], r.m_user, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
+    ScanKeyInit(&mkeys[1], r.m_org, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
+    Probe(r.memberships, r.memberships_pkey, snap, mkeys, 2, [&](HeapTuple tup, TupleDesc desc) {
+      bool isnull;
+      Datum role = heap_getattr(tup, r.m_role, desc, &isnull);
+      if (isnull) return;
+      text* t = DatumGetTextPP(role);
+      raw->role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
+                      .value_or(core::Role::None);
+    });
+  }
+  UnregisterSnapshot(snap);
+}
+
+core::Uuid ToUuid(const pg_uuid_t& u) {
+  core::Uuid out;
+  std::memcpy(out.bytes.data(), u.data, UUID_LEN);
+  return out;
+}
+
+void FillRecord(const RawKey& raw, KeyRecord* rec) {
+  rec->key_id = ToUuid(raw.id);
+  rec->kind = raw.is_org ? core::KeyKind::Organization : core::KeyKind::User;
+  rec->org = ToUuid(raw.org);
+  rec->owner = raw.has_owner ? std::optional<core::Uuid>(ToUuid(raw.owner)) : std::nullopt;
+  rec->expires_at = raw.has_expires ? std::optional<TimestampTz>(raw.expires) : std::nullopt;
+  core::KeyFacts& f = rec->facts;
+  f = core::KeyFacts{};
+  f.kind = rec->kind;
+  f.org_exists = raw.org_exists;
+  f.owner_exists = raw.owner_exists;
+  f.owner_platform_admin = raw.owner_admin;
+  f.owner_role = raw.role;
+}
+
+Datum InvalidateOnChange(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) {
+    throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                   "insight._verify_cache_invalidate() must be called as a trigger");
+  }
+  auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  // Sent to every backend (and to standbys, in the commit record) when this
+  // transaction commits, after the change is visible; applied here at once.
+  PgCall([td]() { CacheInvalidateRelcache(td->tg_relation); });
+  VerifyCacheInvalidate();
+  return PointerGetDatum(nullptr);
+}
+
+}  // namespace
+
+void InitKeyLookup() { CacheRegisterRelcacheCallback(OnRelcacheInvalidation, Datum(0)); }
+
+void AcceptInvalidations() {
+  PgCall([]() { AcceptInvalidationMessages(); });
+}
+
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t secret_hash[32]) {
+  Relations r = ResolveRelations();
+  RawKey raw;
+  char lookup[core::kLookupLen];
+  if (lookup_id.size() != core::kLookupLen) return false;
+  std::memcpy(lookup, lookup_id.data(), core::kLookupLen);
+  PgCall([&r, &raw, &lookup]() {
+    text* value = cstring_to_text_with_len(lookup, core::kLookupLen);
+    ReadKey(r, r.keys_lookup_idx, r.k_lookup, F_TEXTEQ, PointerGetDatum(value), &raw);
+    pfree(value);
+  });
+  if (!raw.found) return false;
+  FillRecord(raw, rec);
+  if (raw.hash_ok) {
+    std::memcpy(secret_hash, raw.hash, 32);
+  } else {
+    std::memset(secret_hash, 0, 32);  // matches no SHA-256 that anyone can find
+  }
+  return true;
+}
+
+bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec) {
+  Relations r = ResolveRelations();
+  RawKey raw;
+  pg_uuid_t id;
+  std::memcpy(id.data, key_id.bytes.data(), UUID_LEN);
+  PgCall([&r, &raw, &id]() {
+    ReadKey(r, r.keys_pkey, r.k_id, F_UUID_EQ, UUIDPGetDatum(&id), &raw);
+  });
+  if (!raw.found) return false;
+  FillRecord(raw, rec);
+  return true;
+}
+
+}  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_verify_cache_invalidate, insight::InvalidateOnChange)

@@ -1,0 +1,28 @@
+// Reading a key and its owner's state by direct index scans: no SPI, no plan,
+// no user switch, no row-level security (the extension's own code reads its
+// own tables), no lock beyond AccessShareLock, no write. Works on a hot
+// standby and in a READ ONLY transaction.
+#pragma once
+
+#include <string_view>
+
+#include "keys.hpp"
+
+namespace insight {
+
+// Registers the relcache callback that forgets the relation OIDs and clears
+// the verify cache. Called once per backend from _PG_init.
+void InitKeyLookup();
+
+// Reads the key with this lookup id (and copies its stored SHA-256 to
+// secret_hash), or its id; false when there is no such row. Each reads in a
+// fresh snapshot taken after the caller accepted invalidation messages, so a
+// change committed before the call is always seen. facts.hash_matches and
+// facts.expired are left to the caller.
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32]);
+bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record);
+
+// Processes pending invalidation messages (cheap when there are none).
+void AcceptInvalidations();
+
+}  // namespace insight

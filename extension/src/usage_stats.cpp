@@ -1,0 +1,302 @@
+#include "usage_stats.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "spi_bridge.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "port/atomics.h"
+#include "storage/backendid.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "utils/array.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+}
+
+namespace insight {
+
+int g_last_used_flush_interval_s = 60;
+int g_last_used_capacity = 16384;
+
+namespace {
+
+constexpr const char* kTrancheName = "insight_keys";
+constexpr int kCounterCount = static_cast<int>(StatCounter::kCount);
+constexpr int kFlushChunk = 1000;
+
+// One slot per backend id, written only by the backend holding that id, so
+// counting is a plain load and store on a cache line nobody else writes.
+// Slot 0 is shared (fetch-add) by anything without a backend id.
+struct alignas(64) CounterSlot {
+  pg_atomic_uint64 counts[kCounterCount];
+};
+
+struct SharedUsage {
+  LWLock* lock;  // guards the last-used table and the three totals below
+  int slot_count;
+  uint64 last_used_dropped;  // uses not recorded because the table was full
+  uint64 last_used_flushed;  // keys written by FlushLastUsed
+  uint64 shared_bytes;
+};
+
+struct LastUsedEntry {
+  pg_uuid_t key_id;  // hash key
+  TimestampTz at;
+};
+
+SharedUsage* g_shared = nullptr;
+CounterSlot* g_slots = nullptr;
+HTAB* g_last_used = nullptr;
+shmem_request_hook_type g_prev_request_hook = nullptr;
+shmem_startup_hook_type g_prev_startup_hook = nullptr;
+
+int SlotCount() { return MaxBackends + 1; }
+
+Size CountersSize() {
+  return add_size(MAXALIGN(sizeof(SharedUsage)),
+                  add_size(mul_size(SlotCount(), sizeof(CounterSlot)), alignof(CounterSlot)));
+}
+
+Size TotalSize() {
+  return add_size(CountersSize(),
+                  hash_estimate_size(g_last_used_capacity, sizeof(LastUsedEntry)));
+}
+
+// Hooks run in the postmaster: plain C calls only, no C++ objects alive.
+void RequestShmem() {
+  if (g_prev_request_hook != nullptr) g_prev_request_hook();
+  RequestAddinShmemSpace(TotalSize());
+  RequestNamedLWLockTranche(kTrancheName, 1);
+}
+
+void StartupShmem() {
+  if (g_prev_startup_hook != nullptr) g_prev_startup_hook();
+  bool found;
+  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+  void* raw = ShmemInitStruct("insight_keys usage", CountersSize(), &found);
+  g_shared = static_cast<SharedUsage*>(raw);
+  uintptr_t slots = reinterpret_cast<uintptr_t>(raw) + MAXALIGN(sizeof(SharedUsage));
+  slots = (slots + alignof(CounterSlot) - 1) & ~(uintptr_t(alignof(CounterSlot)) - 1);
+  g_slots = reinterpret_cast<CounterSlot*>(slots);
+  if (!found) {
+    g_shared->lock = &GetNamedLWLockTranche(kTrancheName)->lock;
+    g_shared->slot_count = SlotCount();
+    g_shared->last_used_dropped = 0;
+    g_shared->last_used_flushed = 0;
+    g_shared->shared_bytes = TotalSize();
+    for (int s = 0; s < g_shared->slot_count; s++) {
+      for (int c = 0; c < kCounterCount; c++) pg_atomic_init_u64(&g_slots[s].counts[c], 0);
+    }
+  }
+  HASHCTL info;
+  std::memset(&info, 0, sizeof info);
+  info.keysize = sizeof(pg_uuid_t);
+  info.entrysize = sizeof(LastUsedEntry);
+  g_last_used = ShmemInitHash("insight_keys last used", g_last_used_capacity,
+                              g_last_used_capacity, &info,
+                              HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+  LWLockRelease(AddinShmemInitLock);
+}
+
+int MySlot() noexcept {
+#if PG_VERSION_NUM >= 170000
+  int slot = MyProcNumber >= 0 ? MyProcNumber + 1 : 0;
+#else
+  int slot = MyBackendId != InvalidBackendId ? MyBackendId : 0;
+#endif
+  return slot < g_shared->slot_count ? slot : 0;
+}
+
+struct PendingUse {
+  pg_uuid_t key_id;
+  TimestampTz at;
+};
+
+Statement g_flush_stmt = {
+    // Rows are locked in key-id order, as the cascades delete them, so a flush
+    // and a cascade never deadlock; only later timestamps are written.
+    "WITH v AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), "
+    "pg_catalog.unnest($2::pg_catalog.timestamptz[])) AS v(id, at)), "
+    "l AS (SELECT k.id, v.at FROM insight.api_keys k JOIN v ON k.id OPERATOR(pg_catalog.=) v.id "
+    "WHERE k.last_used_at IS NULL OR k.last_used_at OPERATOR(pg_catalog.<) v.at "
+    "ORDER BY k.id FOR UPDATE OF k) "
+    "UPDATE insight.api_keys k SET last_used_at = l.at FROM l "
+    "WHERE k.id OPERATOR(pg_catalog.=) l.id",
+    2, {UUIDARRAYOID, TIMESTAMPTZARRAYOID}, nullptr};
+
+// Copies the recorded uses; the entries stay until written.
+PendingUse* SnapshotPending(int64* count) {
+  return PgCall([count]() -> PendingUse* {
+    LWLockAcquire(g_shared->lock, LW_SHARED);
+    long n = hash_get_num_entries(g_last_used);
+    PendingUse* items = static_cast<PendingUse*>(palloc(sizeof(PendingUse) * (n > 0 ? n : 1)));
+    HASH_SEQ_STATUS seq;
+    hash_seq_init(&seq, g_last_used);
+    long i = 0;
+    LastUsedEntry* e;
+    while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
+      if (i < n) items[i++] = {e->key_id, e->at};
+    }
+    LWLockRelease(g_shared->lock);
+    *count = i;
+    return items;
+  });
+}
+
+// Forgets the entries written, unless a later use arrived meanwhile.
+void ForgetWritten(const PendingUse* items, int64 count, int64 advanced) {
+  PgCall([items, count, advanced]() {
+    LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
+    for (int64 i = 0; i < count; i++) {
+      bool found;
+      auto* e = static_cast<LastUsedEntry*>(
+          hash_search(g_last_used, &items[i].key_id, HASH_FIND, &found));
+      if (e != nullptr && e->at <= items[i].at) {
+        hash_search(g_last_used, &items[i].key_id, HASH_REMOVE, nullptr);
+      }
+    }
+    g_shared->last_used_flushed += static_cast<uint64>(advanced);
+    LWLockRelease(g_shared->lock);
+  });
+}
+
+Datum Stats(FunctionCallInfo fcinfo) {
+  Datum values[13];
+  bool nulls[13];
+  for (bool& n : nulls) n = !UsageTrackingActive();
+  values[0] = BoolGetDatum(UsageTrackingActive());
+  nulls[0] = false;
+  if (UsageTrackingActive()) {
+    uint64 totals[kCounterCount] = {};
+    for (int s = 0; s < g_shared->slot_count; s++) {
+      for (int c = 0; c < kCounterCount; c++) totals[c] += pg_atomic_read_u64(&g_slots[s].counts[c]);
+    }
+    for (int c = 0; c < kCounterCount; c++) values[1 + c] = Int64GetDatum(static_cast<int64>(totals[c]));
+    uint64 pending = 0, dropped = 0, flushed = 0;
+    PgCall([&pending, &dropped, &flushed]() {
+      LWLockAcquire(g_shared->lock, LW_SHARED);
+      pending = static_cast<uint64>(hash_get_num_entries(g_last_used));
+      dropped = g_shared->last_used_dropped;
+      flushed = g_shared->last_used_flushed;
+      LWLockRelease(g_shared->lock);
+    });
+    values[9] = Int64GetDatum(static_cast<int64>(pending));
+    values[10] = Int64GetDatum(static_cast<int64>(dropped));
+    values[11] = Int64GetDatum(static_cast<int64>(flushed));
+    values[12] = Int64GetDatum(static_cast<int64>(g_shared->shared_bytes));
+  }
+  return ReturnComposite(fcinfo, values, nulls);
+}
+
+Datum FlushLastUsedSql(FunctionCallInfo) { return Int64GetDatum(FlushLastUsed()); }
+
+}  // namespace
+
+void InitUsageTracking(bool preloading) {
+  DefineCustomIntVariable(
+      "insight.last_used_flush_interval",
+      "How often the worker writes recorded key uses to insight.api_keys.last_used_at.", nullptr,
+      &g_last_used_flush_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
+  DefineCustomIntVariable(
+      "insight.last_used_capacity",
+      "Keys whose last use shared memory can hold between two flushes.",
+      "Uses of further keys are counted in insight.stats.last_used_dropped until the next flush.",
+      &g_last_used_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  if (!preloading) return;
+#if PG_VERSION_NUM >= 150000
+  g_prev_request_hook = shmem_request_hook;
+  shmem_request_hook = RequestShmem;
+#else
+  RequestShmem();
+#endif
+  g_prev_startup_hook = shmem_startup_hook;
+  shmem_startup_hook = StartupShmem;
+}
+
+bool UsageTrackingActive() noexcept { return g_shared != nullptr && g_last_used != nullptr; }
+
+void CountEvent(StatCounter counter) noexcept {
+  if (g_shared == nullptr) return;
+  int slot = MySlot();
+  pg_atomic_uint64* c = &g_slots[slot].counts[static_cast<int>(counter)];
+  if (slot == 0) {
+    pg_atomic_fetch_add_u64(c, 1);
+  } else {
+    pg_atomic_write_u64(c, pg_atomic_read_u64(c) + 1);
+  }
+}
+
+void CountVerify(core::VerifyCode code) noexcept {
+  switch (code) {
+    case core::VerifyCode::Valid:
+      return CountEvent(StatCounter::Valid);
+    case core::VerifyCode::Malformed:
+      return CountEvent(StatCounter::Malformed);
+    case core::VerifyCode::NotFound:
+      return CountEvent(StatCounter::NotFound);
+    case core::VerifyCode::Expired:
+      return CountEvent(StatCounter::Expired);
+    case core::VerifyCode::OwnerInactive:
+      return CountEvent(StatCounter::OwnerInactive);
+  }
+}
+
+void RecordLastUsed(const core::Uuid& key_id, TimestampTz at) {
+  if (!UsageTrackingActive()) return;
+  PgCall([&key_id, at]() {
+    LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
+    bool found;
+    auto* e = static_cast<LastUsedEntry*>(
+        hash_search(g_last_used, key_id.bytes.data(), HASH_ENTER_NULL, &found));
+    if (e == nullptr) {
+      g_shared->last_used_dropped++;
+    } else if (!found || e->at < at) {
+      e->at = at;
+    }
+    LWLockRelease(g_shared->lock);
+  });
+}
+
+int64_t FlushLastUsed() {
+  if (!UsageTrackingActive()) return 0;
+  if (PgCall([]() { return RecoveryInProgress(); })) return 0;
+  int64 count = 0;
+  PendingUse* items = SnapshotPending(&count);
+  if (count == 0) return 0;
+  std::sort(items, items + count, [](const PendingUse& a, const PendingUse& b) {
+    return std::memcmp(a.key_id.data, b.key_id.data, UUID_LEN) < 0;
+  });
+  int64 advanced = 0;
+  Elevated e = Elevated::Begin();
+  for (int64 start = 0; start < count; start += kFlushChunk) {
+    int n = static_cast<int>(std::min<int64>(kFlushChunk, count - start));
+    Datum args[2] = {0, 0};
+    PgCall([&args, items, start, n]() {
+      Datum* ids = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+      Datum* ats = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+      for (int i = 0; i < n; i++) {
+        ids[i] = UUIDPGetDatum(const_cast<pg_uuid_t*>(&items[start + i].key_id));
+        ats[i] = TimestampTzGetDatum(items[start + i].at);
+      }
+      args[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+      args[1] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    });
+    advanced += static_cast<int64>(Run(g_flush_stmt, args, nullptr, false));
+  }
+  e.End();
+  ForgetWritten(items, count, advanced);
+  return advanced;
+}
+
+}  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_stats, insight::Stats)
+INSIGHT_SQL_FUNCTION(insight_flush_last_used, insight::FlushLastUsedSql)

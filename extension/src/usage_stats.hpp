@@ -1,0 +1,63 @@
+// Usage tracking in shared memory: verification counters by result code and
+// the last use of each key, so verify never writes a table (it runs on a hot
+// standby and in READ ONLY transactions). Needs
+// shared_preload_libraries = 'insight_keys'; without it every function here is
+// a no-op and insight.stats shows tracking = false.
+#pragma once
+
+#include <cstdint>
+
+#include "../core/uuid.hpp"
+#include "../core/verify_decision.hpp"
+#include "pg_guard.hpp"
+
+extern "C" {
+#include "utils/timestamp.h"
+}
+
+namespace insight {
+
+extern int g_last_used_flush_interval_s;  // insight.last_used_flush_interval
+extern int g_last_used_capacity;          // insight.last_used_capacity
+
+enum class StatCounter : uint8_t {
+  Valid,
+  Malformed,
+  NotFound,
+  Expired,
+  OwnerInactive,
+  CacheHits,
+  CacheMisses,
+  CacheEvictions,
+  kCount
+};
+
+// Defines the settings; when preloading, also requests the shared memory.
+// Called from _PG_init before MarkGUCPrefixReserved.
+void InitUsageTracking(bool preloading);
+
+bool UsageTrackingActive() noexcept;
+
+// Lock-free: each backend writes only its own slot. Never raises.
+void CountEvent(StatCounter counter) noexcept;
+void CountVerify(core::VerifyCode code) noexcept;
+
+// Records that key_id was used at `at` (kept if later than what is recorded).
+// Takes the usage LWLock briefly; may raise only as LWLockAcquire can.
+void RecordLastUsed(const core::Uuid& key_id, TimestampTz at);
+
+// Writes the recorded last uses into insight.api_keys.last_used_at in batches
+// and forgets what it wrote. Contract for callers (the worker):
+//  * call inside a transaction with an active snapshot (StartTransactionCommand
+//    + PushActiveSnapshot(GetTransactionSnapshot())), from C++ behind the
+//    error boundary: it throws PgError/SqlError on failure;
+//  * it does its own SPI_connect / owner switch (Elevated), nested SPI is fine;
+//  * it never waits on the usage LWLock while running SQL; row locks are taken
+//    in key-id order (as cascades do), so it cannot deadlock with a cascade;
+//  * returns the number of keys whose last_used_at it advanced; 0 when not
+//    preloaded or on a hot standby (nothing can be written there);
+//  * if the caller's transaction later aborts, that batch of timestamps is lost
+//    (last_used_at is advisory); the next verifications record new ones.
+int64_t FlushLastUsed();
+
+}  // namespace insight

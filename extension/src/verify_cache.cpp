@@ -1,0 +1,156 @@
+#include "verify_cache.hpp"
+
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "usage_stats.hpp"
+
+extern "C" {
+#include "utils/guc.h"
+}
+
+namespace insight {
+
+int g_verify_cache_size = 10000;
+
+namespace {
+
+// Set-associative: a key hashes to one bucket of `ways` slots and evicts the
+// least recently used slot of that bucket. buckets * ways never exceeds the
+// configured size, so the bound is exact and no allocation happens per call.
+struct Cache {
+  std::unique_ptr<CachedKey[]> slots;
+  uint32_t buckets = 0;
+  uint32_t ways = 0;
+  int configured = -1;  // g_verify_cache_size the slots were sized for
+  uint64_t tick = 0;
+  bool dirty = false;  // an invalidation arrived: clear before the next use
+  VerifyCacheStatus status;
+};
+
+Cache g_cache;
+uint64_t g_generation = 1;
+
+uint32_t HashLookup(std::string_view lookup) noexcept {
+  uint32_t h = 2166136261u;  // FNV-1a: lookup ids are uniform CSPRNG output
+  for (char c : lookup) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return h;
+}
+
+void ClearSlots() noexcept {
+  uint64_t n = static_cast<uint64_t>(g_cache.buckets) * g_cache.ways;
+  for (uint64_t i = 0; i < n; i++) g_cache.slots[i].used = false;
+  g_cache.status.entries = 0;
+  g_cache.dirty = false;
+}
+
+// Applies a changed insight.verify_cache_size and any pending invalidation.
+void Prepare() noexcept {
+  if (g_cache.configured != g_verify_cache_size) {
+    g_cache.slots.reset();
+    g_cache.buckets = g_cache.ways = 0;
+    g_cache.status.entries = 0;
+    g_cache.configured = g_verify_cache_size;
+    int size = g_verify_cache_size;
+    if (size > 0) {
+      uint32_t buckets = size >= 16 ? static_cast<uint32_t>(size) / 8 : 1;
+      uint32_t ways = static_cast<uint32_t>(size) / buckets;
+      // Out of memory is not worth an error on the verify path: run uncached.
+      CachedKey* slots = new (std::nothrow) CachedKey[static_cast<size_t>(buckets) * ways];
+      if (slots != nullptr) {
+        g_cache.slots.reset(slots);
+        g_cache.buckets = buckets;
+        g_cache.ways = ways;
+      }
+    }
+    g_cache.status.capacity = static_cast<int64_t>(g_cache.buckets) * g_cache.ways;
+    g_cache.dirty = false;
+  }
+  if (g_cache.dirty) ClearSlots();
+}
+
+CachedKey* Bucket(std::string_view lookup) noexcept {
+  return &g_cache.slots[static_cast<size_t>(HashLookup(lookup) % g_cache.buckets) * g_cache.ways];
+}
+
+}  // namespace
+
+void DefineVerifyCacheSettings() {
+  DefineCustomIntVariable(
+      "insight.verify_cache_size",
+      "Verified keys each backend keeps in memory (0 disables the cache).",
+      "Each entry takes about 200 bytes; entries are dropped on any change to keys, users, "
+      "memberships or organizations.",
+      &g_verify_cache_size, 10000, 0, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
+
+uint64_t VerifyCacheGeneration() noexcept { return g_generation; }
+
+void VerifyCacheInvalidate() noexcept {
+  g_generation++;
+  g_cache.dirty = true;
+  g_cache.status.invalidations++;
+}
+
+CachedKey* VerifyCacheFind(std::string_view lookup) noexcept {
+  Prepare();
+  if (g_cache.buckets == 0 || lookup.size() != core::kLookupLen) return nullptr;
+  CachedKey* bucket = Bucket(lookup);
+  for (uint32_t i = 0; i < g_cache.ways; i++) {
+    CachedKey& e = bucket[i];
+    if (e.used && std::memcmp(e.lookup, lookup.data(), core::kLookupLen) == 0) {
+      e.last_hit = ++g_cache.tick;
+      g_cache.status.hits++;
+      CountEvent(StatCounter::CacheHits);
+      return &e;
+    }
+  }
+  g_cache.status.misses++;
+  CountEvent(StatCounter::CacheMisses);
+  return nullptr;
+}
+
+CachedKey* VerifyCacheStore(std::string_view lookup, const uint8_t secret_hash[32],
+                            const KeyRecord& record, uint64_t generation) noexcept {
+  Prepare();
+  if (g_cache.buckets == 0 || lookup.size() != core::kLookupLen) return nullptr;
+  // Something changed while the row was read: what was read may predate it.
+  if (generation != g_generation) return nullptr;
+  CachedKey* bucket = Bucket(lookup);
+  CachedKey* victim = nullptr;
+  for (uint32_t i = 0; i < g_cache.ways; i++) {
+    CachedKey& e = bucket[i];
+    if (e.used && std::memcmp(e.lookup, lookup.data(), core::kLookupLen) == 0) {
+      victim = &e;  // a concurrent miss of the same key in this backend cannot happen, but be exact
+      break;
+    }
+    if (!e.used) {
+      if (victim == nullptr || victim->used) victim = &e;
+    } else if (victim == nullptr || (victim->used && e.last_hit < victim->last_hit)) {
+      victim = &e;
+    }
+  }
+  if (victim->used) {
+    if (std::memcmp(victim->lookup, lookup.data(), core::kLookupLen) != 0) {
+      g_cache.status.evictions++;
+      CountEvent(StatCounter::CacheEvictions);
+    }
+  } else {
+    g_cache.status.entries++;
+  }
+  std::memcpy(victim->lookup, lookup.data(), core::kLookupLen);
+  std::memcpy(victim->secret_hash, secret_hash, 32);
+  victim->record = record;
+  victim->last_hit = ++g_cache.tick;
+  victim->last_reported = 0;
+  victim->used = true;
+  return victim;
+}
+
+VerifyCacheStatus CurrentVerifyCacheStatus() noexcept {
+  Prepare();
+  return g_cache.status;
+}
+
+}  // namespace insight

@@ -1,0 +1,59 @@
+// The backend-local cache of verified keys (docs/PERFORMANCE.md, "Verify").
+//
+// Keyed by lookup id; holds the stored SHA-256 of the secret and the facts read
+// about the key's owner, never the key itself. Bounded by
+// insight.verify_cache_size entries. Every relcache invalidation of
+// api_keys, users, memberships or organizations clears it: the statement
+// triggers of the 1.1 script send one at commit of any change that could alter
+// an answer, and verify calls AcceptInvalidationMessages() before looking here.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "keys.hpp"
+
+namespace insight {
+
+extern int g_verify_cache_size;
+
+struct CachedKey {
+  char lookup[core::kLookupLen];
+  uint8_t secret_hash[32];
+  KeyRecord record;              // facts.hash_matches and facts.expired are recomputed per hit
+  uint64_t last_hit = 0;         // LRU tick within the bucket
+  TimestampTz last_reported = 0; // when this backend last recorded a use in shared memory
+  bool used = false;
+};
+
+struct VerifyCacheStatus {
+  int64_t capacity = 0;
+  int64_t entries = 0;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  int64_t evictions = 0;
+  int64_t invalidations = 0;
+};
+
+void DefineVerifyCacheSettings();
+
+// Bumped by every invalidation. A lookup records it before taking its
+// snapshot and stores its result only if it is unchanged afterwards, so an
+// invalidation processed during the lookup (e.g. by a lock acquisition) can
+// never leave a stale entry behind.
+uint64_t VerifyCacheGeneration() noexcept;
+
+// Callable from a relcache callback: sets a flag, frees nothing.
+void VerifyCacheInvalidate() noexcept;
+
+// The entry for lookup_id, or nullptr. Counts a hit or a miss.
+CachedKey* VerifyCacheFind(std::string_view lookup_id) noexcept;
+
+// Remembers a key read at `generation`; returns the entry or nullptr when the
+// cache is disabled or the generation moved on.
+CachedKey* VerifyCacheStore(std::string_view lookup_id, const uint8_t secret_hash[32],
+                            const KeyRecord& record, uint64_t generation) noexcept;
+
+VerifyCacheStatus CurrentVerifyCacheStatus() noexcept;
+
+}  // namespace insight
