@@ -1,6 +1,7 @@
 // Module entry: PG_MODULE_MAGIC, settings, callbacks, and the worker when
 // preloaded.
 #include "cascades.hpp"
+#include "keys.hpp"
 #include "log_redaction.hpp"
 #include "principal.hpp"
 #include "../../worker/worker.hpp"
@@ -42,6 +43,7 @@ extern "C" void _PG_init(void) {
   insight::InvokeGuarded([]() -> Datum {
     insight::g_preloaded = process_shared_preload_libraries_in_progress;
     insight::InitLogRedaction();  // before DefineSettings reserves the prefix
+    insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
     insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);
