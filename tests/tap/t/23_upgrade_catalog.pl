@@ -1,0 +1,99 @@
+# Upgrades: CREATE EXTENSION insight_keys VERSION '1.0' followed by ALTER
+# EXTENSION insight_keys UPDATE yields exactly the catalog of a fresh
+# CREATE EXTENSION insight_keys (functions with signatures, SECURITY DEFINER,
+# settings and privileges; relations, columns and their grants; views;
+# policies; triggers; indexes; constraints; dump configuration), and a
+# database that held data under 1.0 keeps working after the update.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use InsightCatalog qw(catalog_text);
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'insight_keys'
+});
+$node->start;
+
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('postgres', 'CREATE DATABASE upgraded');
+$node->safe_psql('postgres', 'CREATE DATABASE upgraded_with_data');
+
+$node->safe_psql('fresh', 'CREATE EXTENSION insight_keys CASCADE');
+is($node->safe_psql('fresh', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
+  '1.1', 'a fresh install is at the default version 1.1');
+
+$node->safe_psql('upgraded', "CREATE EXTENSION insight_keys VERSION '1.0' CASCADE");
+is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
+  '1.0', 'VERSION 1.0 installs 1.0');
+is($node->safe_psql('upgraded', "SELECT string_agg(target, ',' ORDER BY target) FROM pg_extension_update_paths('insight_keys') WHERE source = '1.0' AND path IS NOT NULL"),
+  '1.1', 'the only update path from 1.0 leads to 1.1');
+$node->safe_psql('upgraded', 'ALTER EXTENSION insight_keys UPDATE');
+is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
+  '1.1', 'ALTER EXTENSION UPDATE reaches 1.1');
+
+my $fresh = catalog_text($node, 'fresh');
+my $upgraded = catalog_text($node, 'upgraded');
+
+# The comparison must be about something: each kind of fact is present.
+for my $kind (qw(function relation column view policy trigger index constraint sequence config_dump member extension schema)) {
+  my $n = () = $fresh =~ /^\Q$kind\E /mg;
+  ok($n > 0, "the fresh catalog has $n facts of kind $kind");
+}
+like($fresh, qr/^function insight\.verify\(text\) .* acl=.*PUBLIC=EXECUTE/m,
+  'verify(text) is listed with its privileges');
+like($fresh, qr/^column insight\.api_keys\.secret_hash .* acl=-$/m,
+  'secret_hash is listed without any column grant');
+
+is($upgraded, $fresh, 'catalog after 1.0 + UPDATE equals a fresh 1.1 install');
+
+# Per kind as well, so that a failure names what differs.
+for my $kind (qw(function relation column view policy trigger index constraint config_dump member)) {
+  my @f = grep { /^\Q$kind\E / } split /\n/, $fresh;
+  my @u = grep { /^\Q$kind\E / } split /\n/, $upgraded;
+  is(join("\n", @u), join("\n", @f), "facts of kind $kind are the same after the update");
+}
+
+# Data created under 1.0 survives the update and keeps working.
+$node->safe_psql('upgraded_with_data', "CREATE EXTENSION insight_keys VERSION '1.0' CASCADE");
+$node->safe_psql('upgraded_with_data', q{
+  CREATE ROLE upg_alice LOGIN;
+  CREATE TABLE public.ids (name text PRIMARY KEY, id uuid);
+  GRANT SELECT ON public.ids TO PUBLIC;
+  INSERT INTO public.ids VALUES ('acme', insight.create_organization('acme'));
+  INSERT INTO public.ids VALUES ('alice', insight.create_user('alice@example.com', 'Alice', false, 'upg_alice'));
+  SELECT insight.set_membership((SELECT id FROM public.ids WHERE name = 'alice'),
+                                (SELECT id FROM public.ids WHERE name = 'acme'), 'read_write');
+});
+my ($key_id, $key) = split /\|/, $node->safe_psql('upgraded_with_data', q{
+  SET ROLE upg_alice;
+  SELECT key_id, api_key FROM insight.generate_user_key((SELECT id FROM public.ids WHERE name = 'acme'), 'before update');
+});
+my ($org_key_id, $org_key) = split /\|/, $node->safe_psql('upgraded_with_data', q{
+  SELECT key_id, api_key FROM insight.generate_org_key((SELECT id FROM public.ids WHERE name = 'acme'), 'org before update');
+});
+is($node->safe_psql('upgraded_with_data', "SELECT code FROM insight.verify('$key')"), 'VALID', 'user key valid under 1.0');
+$node->safe_psql('upgraded_with_data', 'ALTER EXTENSION insight_keys UPDATE');
+is($node->safe_psql('upgraded_with_data', "SELECT code || ' ' || kind || ' ' || role FROM insight.verify('$key')"),
+  'VALID user read_write', 'user key still valid after the update');
+is($node->safe_psql('upgraded_with_data', "SELECT code || ' ' || kind || ' ' || role FROM insight.verify('$org_key')"),
+  'VALID organization org_admin', 'organization key still valid after the update');
+is($node->safe_psql('upgraded_with_data', "SET ROLE upg_alice; SELECT string_agg(name, ',' ORDER BY name) FROM insight.keys"),
+  'before update', 'the mapped role sees its own key, and only it, after the update');
+is($node->safe_psql('upgraded_with_data', q{
+  BEGIN;
+  SELECT 1 FROM insight.authenticate('} . $key . q{');
+  SELECT kind || ' ' || via || ' ' || role FROM insight.whoami();
+  COMMIT;}), "1\nuser api_key read_write", 'authenticate works after the update');
+$node->safe_psql('upgraded_with_data', "SELECT insight.revoke_key('$key_id')");
+is($node->safe_psql('upgraded_with_data', "SELECT code FROM insight.verify('$key')"), 'NOT_FOUND',
+  'revocation works after the update');
+is(catalog_text($node, 'upgraded_with_data'), $fresh, 'and its catalog equals a fresh install too');
+
+$node->safe_psql('upgraded_with_data', 'DROP EXTENSION insight_keys');
+$node->safe_psql('upgraded_with_data', 'DROP ROLE upg_alice');
+$node->stop;
+done_testing();
