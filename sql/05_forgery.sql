@@ -258,3 +258,5 @@ SELECT regress_fg_auth_error(:'ukey') AS removed_owner_key,
        regress_fg_auth_error('ik_user_' || repeat('A', 66)) AS garbage;
 DROP FUNCTION public.regress_fg_auth_error(text);
 DROP FUNCTION public.regress_fg_writes();
+-- Leave no cascade pending for the next file.
+SELECT regress_drain();
