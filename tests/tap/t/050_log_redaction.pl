@@ -99,6 +99,9 @@ like($err, qr/API key authentication failed: NOT_FOUND/, 'authenticate with a re
 unlike($err, qr/\Q$k2\E/, 'the client error does not echo the key');
 ($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.verify('$k1'});
 isnt($rc, 0, 'a syntax error in a statement holding a key');
+# PostgreSQL's uuid input quotes its input in the error message itself.
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.revoke_key('$k4')});
+like($err, qr/invalid input syntax for type uuid/, 'a key passed as a uuid is echoed by the uuid cast');
 ($rc, $out, $err) = $node->psql('postgres', qq{SELECT 1/0, insight.verify('$k4')});
 like($err, qr/division by zero/, 'a runtime error in a statement holding a key');
 # NOTICE and DEBUG-level messages emitted while the statement runs also get
@@ -182,6 +185,10 @@ like($log, qr/Query Text: SELECT code FROM insight\.verify\('ik_user_\w{0,4}\.\.
 like($log, qr/statement: SELECT code FROM insight\.verify\('ik_(user|org)_\w{0,4}\.\.\.\[REDACTED\]'\)/,
 	'log_statement lines are redacted');
 unlike($log, qr/STATEMENT:  [^\n]*ik_(user|org)_\w{8}/, 'no STATEMENT line holds key material');
+like($log, qr/invalid input syntax for type uuid: "ik_user_\w{0,4}\.\.\.\[REDACTED\]"/,
+	'an error message quoting a key is logged redacted');
+like($log, qr/Output: .*'\\x\[REDACTED-SHA256\]'::bytea/,
+	'the secret_hash bound into the generate INSERT is redacted from the VERBOSE plan');
 
 my $pgss = sql(q{SELECT pg_catalog.string_agg(query, E'\n') FROM pg_stat_statements});
 like($pgss, qr/insight\.verify/, 'pg_stat_statements tracked the workload');
