@@ -269,6 +269,26 @@ ROLLBACK;
 SELECT action, result FROM regress_mx_probe() WHERE action IN ('whoami', 'view insight.keys');
 RESET ROLE;
 
+-- A user key has no permissions of its own: it carries the owner's current
+-- role, read at each use. rw promoted to org_admin of O: rw's key now sees and
+-- revokes every key of O (but still generates nothing, and still only in O).
+BEGIN;
+SELECT insight.set_membership(id, :'o', 'org_admin') FROM regress_mx_fixture WHERE label = 'rw';
+SET ROLE regress_app;
+SELECT valid, code, role FROM insight.authenticate(:'key_o_rw');
+SELECT action, result FROM regress_mx_probe()
+ WHERE action IN ('whoami', 'view insight.keys', 'generate org key for O', 'revoke O org key', 'revoke P rw key');
+RESET ROLE;
+ROLLBACK;
+-- rw demoted to read_only: the same key is read_only at once.
+BEGIN;
+SELECT insight.set_membership(id, :'o', 'read_only') FROM regress_mx_fixture WHERE label = 'rw';
+SET ROLE regress_app;
+SELECT valid, code, role FROM insight.authenticate(:'key_o_rw');
+SELECT action, result FROM regress_mx_probe() WHERE action IN ('whoami', 'view insight.keys');
+RESET ROLE;
+ROLLBACK;
+
 -- Nothing above changed the fixture.
 SELECT kind, name, org_name, owner_email, created_by_label
   FROM insight.keys WHERE org_id IN (:'o', :'p') ORDER BY name COLLATE "C";
