@@ -212,5 +212,35 @@ $node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');
 $log = slurp_file($node->logfile);
 like(leaks($log), qr/^key 6, secret 6$/, 'control: with redaction off the search finds exactly that key');
 
-$node->stop;
+# ---- the csv and json logs: the query field honours hide_stmt too
+$node->append_conf('postgresql.conf', q{
+logging_collector = on
+log_destination = 'stderr,csvlog,jsonlog'
+log_directory = 'log'
+});
+$node->restart;
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.authenticate('$k1'), 1/0});
+like($err, qr/division by zero/, 'collector phase: a failing statement holding a valid key');
+$node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/workload.sql",
+	'-D', "org=$org", '-D', "near=$near", '-D', "forged=$forged", 'postgres'],
+	'collector phase: the extended-protocol workload again');
+push @keys, split /\n/, slurp_file($keyfile);
+@keys = do { my %seen; grep { !$seen{$_}++ } @keys };
+is(scalar(@keys), 10, 'ten distinct keys collected in all');
+@hashes = map { sha256_hex($_) } @keys;
+@secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
+$node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');
+$node->stop;    # flushes the collector
+my %logs;
+for my $ext ('log', 'csv', 'json') {
+	my @files = glob($node->data_dir . "/log/*.$ext");
+	$logs{$ext} = join('', map { slurp_file($_) } @files);
+	ok(length($logs{$ext}) > 0, "collector wrote a .$ext log");
+	is(leaks($logs{$ext}), '', "no key, secret or hash in the .$ext log");
+}
+like($logs{csv}, qr/STATEMENT \(keys redacted\):  SELECT insight\.authenticate\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\), 1\/0/,
+	'csvlog carries the redacted statement');
+like($logs{json}, qr/"detail":"parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
+	'jsonlog carries redacted bind parameters');
+
 done_testing();
