@@ -503,6 +503,60 @@ TEST_F(SessionsTest, RoleChangeReachesAnotherSessionsKeyPrincipalAtOnce) {
   EXPECT_EQ(Verify(b, key.text).role, "read_only");
 }
 
+// An organization deleted in one session: its keys (both kinds) answer
+// OWNER_INACTIVE in another at once, before any cascade removed them.
+TEST_F(SessionsTest, OrganizationDeletedInOneSessionDisablesItsKeysInAnother) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_write");
+  Key user_key = UserKey(user, org);
+  Key org_key = OrgKey(org);
+
+  Session b(AppDsn());
+  EXPECT_EQ(Verify(b, user_key.text).code, "VALID");
+  EXPECT_EQ(Verify(b, org_key.text).code, "VALID");
+  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, org_key.text) + ", 'session')");
+  EXPECT_EQ(WhoamiOf(b).kind, "organization");
+
+  Session holder(AdminDsn());
+  holder.Begin();
+  ASSERT_EQ(holder
+                .Exec("SELECT id FROM insight.api_keys WHERE id IN ('" + user_key.id + "', '" +
+                      org_key.id + "') FOR SHARE")
+                .size(),
+            2u);
+  admin_->Exec("SELECT insight.delete_organization('" + org + "')");
+
+  EXPECT_EQ(Verify(b, user_key.text).code, "OWNER_INACTIVE");
+  EXPECT_EQ(Verify(b, org_key.text).code, "OWNER_INACTIVE");
+  EXPECT_EQ(WhoamiOf(b).kind, "nobody");
+  EXPECT_EQ(VisibleKeyIds(b), std::set<std::string>{});
+  holder.Commit();
+}
+
+// A platform admin demoted in one session: their key principal in another
+// session loses the admin's reach on its next statement.
+TEST_F(SessionsTest, PlatformAdminRemovedReachesAnotherSessionAtOnce) {
+  std::string org = CreateOrg();
+  std::string admin_user = CreateUser(org, "read_only");
+  admin_->Exec("SELECT insight.set_platform_admin('" + admin_user + "', true)");
+  Key key = UserKey(admin_user, org);
+  Key org_key = OrgKey(org);
+
+  Session b(AppDsn());
+  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key.text) + ", 'session')");
+  EXPECT_EQ(WhoamiOf(b).role, "platform_admin");
+  EXPECT_EQ(VisibleKeyIds(b), (std::set<std::string>{key.id, org_key.id}));
+
+  admin_->Exec("SELECT insight.set_platform_admin('" + admin_user + "', false)");
+
+  EXPECT_EQ(WhoamiOf(b).role, "read_only");
+  EXPECT_EQ(VisibleKeyIds(b), std::set<std::string>{key.id});
+  std::string message;
+  EXPECT_EQ(b.ErrorOf("SELECT insight.revoke_key('" + org_key.id + "')", &message), "P0002")
+      << message;
+  EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
+}
+
 // The fixed functions take libpq parameters (the way applications pass a key
 // from a request header) exactly like literals.
 TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
