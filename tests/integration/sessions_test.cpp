@@ -624,6 +624,36 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
             "NOT_FOUND");
 }
 
+// SPEC §5: verify never writes on its hot path, so it works where nothing may
+// be written (a hot standby; here, read-only transactions). authenticate and
+// the views must too: an API tier may run against a replica.
+TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_write");
+  Key key = UserKey(user, org);
+
+  Session app(AppDsn());
+  app.Begin();
+  app.Exec("SET TRANSACTION READ ONLY");
+  EXPECT_EQ(app.Scalar("SHOW transaction_read_only"), "on");
+  EXPECT_EQ(Verify(app, key.text).code, "VALID");
+  EXPECT_EQ(Verify(app, key.text).code, "VALID");
+  VerifyRow auth =
+      VerifyRowOf(app.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate(" +
+                           Quote(app, key.text) + ")"));
+  EXPECT_EQ(auth.code, "VALID");
+  EXPECT_EQ(WhoamiOf(app).key_id, key.id);
+  EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{key.id});
+  app.Commit();
+
+  // Every transaction of the session read-only, as on a standby.
+  app.Exec("SET default_transaction_read_only = on");
+  EXPECT_EQ(Verify(app, key.text).code, "VALID");
+  app.Exec("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ", 'session')");
+  EXPECT_EQ(WhoamiOf(app).key_id, key.id);
+  EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{key.id});
+}
+
 // A failed authenticate raises 28000 and its message never echoes the key.
 TEST_F(SessionsTest, FailedAuthenticateDoesNotEchoTheKey) {
   std::string org = CreateOrg();
