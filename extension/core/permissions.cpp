@@ -87,11 +87,18 @@ bool MayViewKey(const PrincipalFacts& p, KeyKind kind, const Uuid& org,
 bool MayAdministerIdentities(const PrincipalFacts& p) noexcept { return IsPlatformWide(p); }
 
 bool MayManageMemberships(const PrincipalFacts& p, const Uuid& org) noexcept {
-  return IsPlatformWide(p) || EffectiveRole(p, org) == Role::OrgAdmin;
+  // Never a key: a leaked key that could make someone an org admin could have
+  // keys generated that outlive its own revocation.
+  return IsPlatformWide(p) ||
+         (p.kind == PrincipalKind::User && EffectiveRole(p, org) == Role::OrgAdmin);
 }
 
 bool MayViewOrganization(const PrincipalFacts& p, const Uuid& org) noexcept {
   return IsPlatformWide(p) || EffectiveRole(p, org) != Role::None;
+}
+
+bool MayViewMembers(const PrincipalFacts& p, const Uuid& org) noexcept {
+  return IsPlatformWide(p) || EffectiveRole(p, org) == Role::OrgAdmin;
 }
 
 bool MayViewMembership(const PrincipalFacts& p, const Uuid& user, const Uuid& org) noexcept {

@@ -55,8 +55,12 @@ bool MayGenerateOrgKey(const PrincipalFacts& p, const Uuid& org) noexcept;
 // View and revoke coincide in every row of the matrix.
 bool MayViewKey(const PrincipalFacts& p, KeyKind kind, const Uuid& org, const Uuid* owner) noexcept;
 bool MayAdministerIdentities(const PrincipalFacts& p) noexcept;
+// Only people (and the operator): keys view and revoke, never administer.
 bool MayManageMemberships(const PrincipalFacts& p, const Uuid& org) noexcept;
 bool MayViewOrganization(const PrincipalFacts& p, const Uuid& org) noexcept;
+// The members of org (their user rows): whoever holds org_admin rights there,
+// keys included.
+bool MayViewMembers(const PrincipalFacts& p, const Uuid& org) noexcept;
 bool MayViewMembership(const PrincipalFacts& p, const Uuid& user, const Uuid& org) noexcept;
 bool MayViewUser(const PrincipalFacts& p, const Uuid& user) noexcept;
 bool MayViewAuditEvent(const PrincipalFacts& p, const Uuid* org, const Uuid* actor_user,

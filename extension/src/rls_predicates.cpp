@@ -33,9 +33,10 @@ static Datum MayViewUser(FunctionCallInfo fcinfo) {
   PG_RETURN_BOOL(user && core::MayViewUser(CurrentFacts(), *user));
 }
 
+// Used by the users policy: members are visible to whoever administers the org.
 static Datum MayManageOrganization(FunctionCallInfo fcinfo) {
   auto org = UuidArg(fcinfo, 0);
-  PG_RETURN_BOOL(org && core::MayManageMemberships(CurrentFacts(), *org));
+  PG_RETURN_BOOL(org && core::MayViewMembers(CurrentFacts(), *org));
 }
 
 static Datum MayViewMembership(FunctionCallInfo fcinfo) {
