@@ -45,11 +45,13 @@ enum Column {
   kKeyOtherUserP,
   kKeyOrgP,
   kAdministerIdentities,  // create/delete organization, create/delete user, set_platform_admin
-  kMembershipsO,          // set_membership / remove_membership
+  kMembershipsO,          // set_membership / remove_membership (people only)
   kMembershipsP,
   kViewCascades,
   kViewOrgO,
   kViewOrgP,
+  kViewMembersO,  // the user rows of O's members
+  kViewMembersP,
   kViewMembershipSelfO,
   kViewMembershipOtherO,
   kViewMembershipSelfP,
@@ -81,6 +83,8 @@ const char* const kColumnNames[kColumnCount] = {
     "ViewCascades",
     "ViewOrgO",
     "ViewOrgP",
+    "ViewMembersOfO",
+    "ViewMembersOfP",
     "ViewOwnMembershipInO",
     "ViewOthersMembershipInO",
     "ViewOwnMembershipInP",
@@ -128,6 +132,10 @@ bool Decide(const PrincipalFacts& p, Column c) {
       return MayViewOrganization(p, kOrgO);
     case kViewOrgP:
       return MayViewOrganization(p, kOrgP);
+    case kViewMembersO:
+      return MayViewMembers(p, kOrgO);
+    case kViewMembersP:
+      return MayViewMembers(p, kOrgP);
     case kViewMembershipSelfO:
       return MayViewMembership(p, kSelf, kOrgO);
     case kViewMembershipOtherO:
@@ -190,58 +198,71 @@ struct Row {
   const char* expected;
 };
 
-// Column groups:   generate  | keys O | keys P | ident memb casc | orgs | memberships | users |
-// audit
-//                  oO oP uO uP  own oth org  own oth org  id mO mP ca  O P  sO oO sP oP  s o  OT OS
-//                  PS NS NT
+// The expected letter of each cell, column groups as in enum Column:
+//   generate:  org key in O, in P; user key in O, in P
+//   keys O:    own user key, another's user key, org key      (view = revoke)
+//   keys P:    the same in P
+//   admin:     identities; memberships of O, of P; cascades
+//   orgs:      view O, view P; members of O, members of P
+//   member-    own in O, another's in O, own in P, another's in P
+//     ships:
+//   users:     self, another
+//   audit:     in O by T; in O by S; in P about S; no org about S; no org about T
+// clang-format off
 const std::vector<Row>& Matrix() {
   static const std::vector<Row> rows = {
+      //                                                          gen     keys O  keys P  admin    orgs    memb.   users audit
       // Nobody sees nothing and may do nothing.
-      {"Nobody", Nobody(), "NN NN | NNN | NNN | N NN N | NN | NNNN | NN | NNNNN"},
+      {"Nobody", Nobody(),                                       "NN NN | NNN | NNN | N NN N | NN NN | NNNN | NN | NNNNN"},
       // The operator is the platform itself: everything but owning user keys.
-      {"Operator", OperatorPrincipal(), "YY NN | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
+      {"Operator", OperatorPrincipal(),                          "YY NN | YYY | YYY | Y YY Y | YY YY | YYYY | YY | YYYYY"},
       // Platform admin: any org, user keys for self in any org, every key.
-      {"PlatformAdmin", Person(PrincipalKind::User, true, {}),
-       "YY YY | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
-      {"PlatformAdminAlsoReadOnlyInO", Person(PrincipalKind::User, true, {{kOrgO, Role::ReadOnly}}),
-       "YY YY | YYY | YYY | Y YY Y | YY | YYYY | YY | YYYYY"},
+      {"PlatformAdmin", Person(PrincipalKind::User, true, {}),   "YY YY | YYY | YYY | Y YY Y | YY YY | YYYY | YY | YYYYY"},
+      {"PlatformAdminAlsoReadOnlyInO",
+       Person(PrincipalKind::User, true, {{kOrgO, Role::ReadOnly}}),
+                                                                 "YY YY | YYY | YYY | Y YY Y | YY YY | YYYY | YY | YYYYY"},
       // Org admin of O: org keys of O, user keys for self in O, all keys of O.
       // Own user keys stay visible to their owner anywhere (e.g. after the
       // membership went, until the cascade deletes them).
-      {"OrgAdminOfO", Person(PrincipalKind::User, false, {{kOrgO, Role::OrgAdmin}}),
-       "YN YN | YYY | YNN | N YN N | YN | YYYN | YN | YYYYN"},
+      {"OrgAdminOfO",
+       Person(PrincipalKind::User, false, {{kOrgO, Role::OrgAdmin}}),
+                                                                 "YN YN | YYY | YNN | N YN N | YN YN | YYYN | YN | YYYYN"},
       {"OrgAdminOfOReadOnlyInP",
        Person(PrincipalKind::User, false, {{kOrgO, Role::OrgAdmin}, {kOrgP, Role::ReadOnly}}),
-       "YN YY | YYY | YNN | N YN N | YY | YYYN | YN | YYYYN"},
+                                                                 "YN YY | YYY | YNN | N YN N | YY YN | YYYN | YN | YYYYN"},
       // Users: user keys for self in O, own user keys only.
-      {"ReadWriteInO", Person(PrincipalKind::User, false, {{kOrgO, Role::ReadWrite}}),
-       "NN YN | YNN | YNN | N NN N | YN | YNYN | YN | NYYYN"},
-      {"ReadOnlyInO", Person(PrincipalKind::User, false, {{kOrgO, Role::ReadOnly}}),
-       "NN YN | YNN | YNN | N NN N | YN | YNYN | YN | NYYYN"},
+      {"ReadWriteInO",
+       Person(PrincipalKind::User, false, {{kOrgO, Role::ReadWrite}}),
+                                                                 "NN YN | YNN | YNN | N NN N | YN NN | YNYN | YN | NYYYN"},
+      {"ReadOnlyInO",
+       Person(PrincipalKind::User, false, {{kOrgO, Role::ReadOnly}}),
+                                                                 "NN YN | YNN | YNN | N NN N | YN NN | YNYN | YN | NYYYN"},
       {"MemberOfNothing", Person(PrincipalKind::User, false, {}),
-       "NN NN | YNN | YNN | N NN N | NN | YNYN | YN | NYYYN"},
-      // User keys: never generate; the owner's current role, in the key's org only.
+                                                                 "NN NN | YNN | YNN | N NN N | NN NN | YNYN | YN | NYYYN"},
+      // User keys: never generate, never manage memberships (a leaked key must
+      // not mint an admin whose keys outlive its revocation); the owner's
+      // current role, in the key's org only.
       {"UserKeyOfOOwnerOrgAdmin",
        Person(PrincipalKind::UserKey, false, {{kOrgO, Role::OrgAdmin}}, kOrgO),
-       "NN NN | YYY | NNN | N YN N | YN | YYNN | YN | YYNNN"},
+                                                                 "NN NN | YYY | NNN | N NN N | YN YN | YYNN | YN | YYNNN"},
       {"UserKeyOfOOwnerOrgAdminOfOAndP",
-       Person(PrincipalKind::UserKey, false, {{kOrgO, Role::OrgAdmin}, {kOrgP, Role::OrgAdmin}},
-              kOrgO),
-       "NN NN | YYY | NNN | N YN N | YN | YYNN | YN | YYNNN"},
+       Person(PrincipalKind::UserKey, false, {{kOrgO, Role::OrgAdmin}, {kOrgP, Role::OrgAdmin}}, kOrgO),
+                                                                 "NN NN | YYY | NNN | N NN N | YN YN | YYNN | YN | YYNNN"},
       {"UserKeyOfOOwnerReadWrite",
        Person(PrincipalKind::UserKey, false, {{kOrgO, Role::ReadWrite}}, kOrgO),
-       "NN NN | YNN | NNN | N NN N | YN | YNNN | YN | NYNNN"},
+                                                                 "NN NN | YNN | NNN | N NN N | YN NN | YNNN | YN | NYNNN"},
       {"UserKeyOfOOwnerReadOnly",
        Person(PrincipalKind::UserKey, false, {{kOrgO, Role::ReadOnly}}, kOrgO),
-       "NN NN | YNN | NNN | N NN N | YN | YNNN | YN | NYNNN"},
+                                                                 "NN NN | YNN | NNN | N NN N | YN NN | YNNN | YN | NYNNN"},
       // A platform admin's user key is org_admin of the key's org, not platform-wide.
-      {"UserKeyOfOOwnerPlatformAdmin", Person(PrincipalKind::UserKey, true, {}, kOrgO),
-       "NN NN | YYY | NNN | N YN N | YN | YYNN | YN | YYNNN"},
-      // Organization key: org_admin of its org and nowhere else; no person.
-      {"OrgKeyOfO", OrgKey(kOrgO), "NN NN | YYY | NNN | N YN N | YN | YYNN | NN | YYNNN"},
+      {"UserKeyOfOOwnerPlatformAdmin",
+       Person(PrincipalKind::UserKey, true, {}, kOrgO),         "NN NN | YYY | NNN | N NN N | YN YN | YYNN | YN | YYNNN"},
+      // Organization key: org_admin rights in its org and nowhere else; no person.
+      {"OrgKeyOfO", OrgKey(kOrgO),                               "NN NN | YYY | NNN | N NN N | YN YN | YYNN | NN | YYNNN"},
   };
   return rows;
 }
+// clang-format on
 
 std::string Letters(const char* expected) {
   std::string out;
@@ -265,6 +286,7 @@ TEST(PermissionMatrix, TableIsComplete) {
     EXPECT_TRUE(names.insert(row.name).second) << "duplicate row " << row.name;
   }
   EXPECT_EQ(kinds.size(), 5u) << "every PrincipalKind has a row";
+  for (int c = 0; c < kColumnCount; c++) EXPECT_NE(kColumnNames[c], nullptr) << "column " << c;
 }
 
 struct Cell {
