@@ -130,7 +130,7 @@ void RedactLogEntry(ErrorData* edata) noexcept {
   RedactStatement(cxt, edata);
 }
 
-void EmitLogHook(ErrorData* edata) {
+void EmitLogHook(ErrorData* edata) noexcept {
   if (g_redact_logs && edata != nullptr) RedactLogEntry(edata);
   // Hooks installed before ours (log shippers, auditors) see the redacted entry.
   if (g_prev_emit_log_hook != nullptr) g_prev_emit_log_hook(edata);
