@@ -190,6 +190,25 @@ SELECT n, regress_sec_pv_own.try(stmt) AS outcome FROM (VALUES
 SELECT count(*) AS stranger_sees_after FROM insight.api_keys;
 RESET ROLE;
 
+-- The predefined roles pg_read_all_data and pg_write_all_data grant table
+-- privileges, not a way around forced row-level security: a member that is
+-- no principal reads nothing, and with SELECT-only policies writes nothing.
+CREATE ROLE regress_sec_pv_reader LOGIN IN ROLE pg_read_all_data, pg_write_all_data;
+SET ROLE regress_sec_pv_reader;
+SELECT count(*) AS rows, count(secret_hash) AS hashes FROM insight.api_keys;
+SELECT count(*) AS users FROM insight.users;
+SELECT n, regress_sec_pv_own.try(stmt) AS outcome FROM (VALUES
+  (1, 'INSERT INTO insight.organizations (name) VALUES (''mine'')'),
+  (2, 'INSERT INTO insight.audit_log (actor_kind, action) VALUES (''operator'', ''forged'')'),
+  (3, 'TRUNCATE insight.api_keys')
+) AS v(n, stmt) ORDER BY n;
+WITH u AS (UPDATE insight.users SET is_platform_admin = true RETURNING 1)
+SELECT count(*) AS users_updated FROM u;
+WITH d AS (DELETE FROM insight.api_keys RETURNING 1) SELECT count(*) AS keys_deleted FROM d;
+WITH q AS (UPDATE insight.cascade_queue SET state = 'done' RETURNING 1) SELECT count(*) AS events_updated FROM q;
+RESET ROLE;
+DROP ROLE regress_sec_pv_reader;
+
 -- nothing changed, for the owner either
 SELECT kind, name FROM insight.api_keys ORDER BY name;
 SELECT email, is_platform_admin, db_role FROM insight.users ORDER BY email;
