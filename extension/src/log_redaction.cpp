@@ -1,4 +1,5 @@
-// The emit_log_hook behind insight.redact_logs (default on, superuser-only).
+// The emit_log_hook behind insight.redact_logs (default on, superuser-only),
+// and the same redaction of the statement text in pg_stat_activity (below).
 //
 // PostgreSQL calls the hook for every entry bound for the server log, before
 // it writes the entry and before it sends the error to the client, so the
@@ -30,7 +31,10 @@
 extern "C" {
 #include "postgres.h"
 
+#include "executor/executor.h"
+#include "parser/analyze.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -42,6 +46,8 @@ namespace {
 
 bool g_redact_logs = true;
 emit_log_hook_type g_prev_emit_log_hook = nullptr;
+post_parse_analyze_hook_type g_prev_post_parse_analyze_hook = nullptr;
+ExecutorRun_hook_type g_prev_executor_run_hook = nullptr;
 
 constexpr std::string_view kStatementLabel = "STATEMENT (keys redacted):  ";
 
@@ -136,17 +142,66 @@ void EmitLogHook(ErrorData* edata) noexcept {
   if (g_prev_emit_log_hook != nullptr) g_prev_emit_log_hook(edata);
 }
 
+// pg_stat_activity.query: the backend publishes the statement text before
+// running it (exec_simple_query before parsing; exec_execute_message again
+// before each Execute), and it stays there after the statement (an idle
+// session shows its last query). A top-level text holding a key is replaced
+// by its redacted copy after parse analysis (simple protocol, utility
+// statements included) and at ExecutorRun (extended protocol, which
+// re-publishes the text at Execute, after any parse or executor start).
+// Only the top level (the text equals debug_query_string; exec_execute_message
+// publishes a copy, hence a comparison of contents, not of pointers): nested
+// SPI queries are not what the view shows. Not covered: a utility statement with a literal
+// key sent over the extended protocol (no executor run after the re-publish).
+void RedactActivity(const char* text) noexcept {
+  const char* top = debug_query_string;
+  if (text == nullptr || top == nullptr || (text != top && strcmp(text, top) != 0)) return;
+  size_t len = strlen(text);
+  if (!core::MayContainKey(std::string_view(text, len))) return;
+  char* copy = nullptr;
+  try {
+    copy = CopyToContext(CurrentMemoryContext, core::RedactKeys(std::string_view(text, len)));
+  } catch (...) {
+    copy = nullptr;
+  }
+  if (copy == nullptr) return;
+  // Never ereports: copies (clipped to track_activity_query_size) into this
+  // backend's status slot.
+  pgstat_report_activity(STATE_RUNNING, copy);
+  pfree(copy);
+}
+
+void PostParseAnalyzeHook(ParseState* pstate, Query* query, JumbleState* jstate) {
+  if (g_prev_post_parse_analyze_hook != nullptr) g_prev_post_parse_analyze_hook(pstate, query, jstate);
+  if (g_redact_logs && pstate != nullptr) RedactActivity(pstate->p_sourcetext);
+}
+
+void ExecutorRunHook(QueryDesc* query_desc, ScanDirection direction, uint64 count,
+                     bool execute_once) {
+  if (g_redact_logs && query_desc != nullptr) RedactActivity(query_desc->sourceText);
+  if (g_prev_executor_run_hook != nullptr) {
+    g_prev_executor_run_hook(query_desc, direction, count, execute_once);
+  } else {
+    standard_ExecutorRun(query_desc, direction, count, execute_once);
+  }
+}
+
 }  // namespace
 
 void InitLogRedaction() {
   DefineCustomBoolVariable(
       "insight.redact_logs",
-      "Redacts anything shaped like an API key from every server log entry.",
-      "Covers message, detail, hint, context, internal query and the statement text. "
+      "Redacts anything shaped like an API key from server log entries and pg_stat_activity.",
+      "Covers message, detail, hint, context, internal query and the statement text of log "
+      "entries, and the statement text pg_stat_activity shows. "
       "Turn off only to debug, never in production.",
       &g_redact_logs, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   g_prev_emit_log_hook = emit_log_hook;
   emit_log_hook = EmitLogHook;
+  g_prev_post_parse_analyze_hook = post_parse_analyze_hook;
+  post_parse_analyze_hook = PostParseAnalyzeHook;
+  g_prev_executor_run_hook = ExecutorRun_hook;
+  ExecutorRun_hook = ExecutorRunHook;
 }
 
 }  // namespace insight

@@ -149,6 +149,21 @@ sql(qq{BEGIN; SELECT 1 FROM insight.authenticate('$k3'); SELECT insight.revoke_k
 sql(qq{SELECT insight.delete_user('$bob')});
 ok(sql(q{SELECT count(*) FROM insight.cascade_queue}) >= 1, 'a cascade was enqueued');
 
+# ---- pg_stat_activity: the statement text other sessions see (and keep
+# seeing while this one idles) is redacted once the statement is parsed
+# (simple protocol) or run (extended protocol re-publishes it at Execute).
+my $activity = sql(qq{SELECT a.query FROM insight.verify('$k1') v, pg_stat_activity a WHERE a.pid = pg_backend_pid()});
+like($activity, qr/^SELECT a\.query FROM insight\.verify\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\) v/,
+	'simple protocol: pg_stat_activity shows the statement redacted');
+PostgreSQL::Test::Utils::append_to_file("$tmp/activity.sql", qq{
+SELECT strpos(a.query, '$k1') = 0 AS redacted
+  FROM insight.verify('$k1') v, pg_stat_activity a WHERE a.pid = pg_backend_pid() \\gset
+\\shell echo :redacted >> $tmp/activity.out
+});
+$node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/activity.sql", 'postgres'],
+	'extended protocol: a key inlined in the statement text');
+is(slurp_file("$tmp/activity.out"), "t\n", 'extended protocol: pg_stat_activity shows the statement redacted');
+
 # ---- the search
 my @hashes = map { sha256_hex($_) } @keys;
 my @secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
