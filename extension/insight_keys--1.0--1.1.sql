@@ -139,7 +139,7 @@ ALTER TABLE @extschema@.organizations ENABLE ALWAYS TRIGGER verify_cache_invalid
 -- This backend's verify cache: size bound, fill and traffic (no key material).
 CREATE FUNCTION @extschema@.verify_cache_status(
     OUT capacity bigint, OUT entries bigint, OUT hits bigint, OUT misses bigint,
-    OUT evictions bigint, OUT invalidations bigint)
+    OUT evictions bigint, OUT invalidations bigint, OUT memory_bytes bigint)
   LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'insight_verify_cache_status';
 REVOKE ALL ON FUNCTION @extschema@.verify_cache_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.verify_cache_status() TO PUBLIC;

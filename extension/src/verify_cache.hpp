@@ -33,6 +33,7 @@ struct VerifyCacheStatus {
   int64_t misses = 0;
   int64_t evictions = 0;
   int64_t invalidations = 0;
+  int64_t memory_bytes = 0;  // what the slots take, allocated once per size change
 };
 
 void DefineVerifyCacheSettings();

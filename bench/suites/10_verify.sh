@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# 10_verify: insight.verify against the baselines of issue 4, in one throwaway
+# cluster (port $BENCH_VERIFY_PORT, default 55502) that it starts as postgres
+# and always stops. Prints a markdown section.
+#
+#   (a) SELECT 1 with the same parameter and the same parameter fetch
+#   (b) bench/peer: pgcrypto lookup in LANGUAGE sql (inlined)
+#   (c) bench/peer: the same in PL/pgSQL
+#
+# Keys are written in the documented format by bench/peer/make_keys.py and
+# inserted straight into insight.api_keys with pgcrypto's digest(), so a
+# million keys load in seconds. Rounds are interleaved (a, verify, b, c, a,
+# ...) and medians reported. Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5 per
+# pgbench run), BENCH_KEYS (1000000).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+. scripts/common.sh
+
+PORT=${BENCH_VERIFY_PORT:-55502}
+ROUNDS=${BENCH_ROUNDS:-3}
+SECS=${BENCH_SECONDS:-5}
+NKEYS=${BENCH_KEYS:-1000000}
+SMALL=10000
+LOOP_KEYS=1000
+LOOP_REPEAT=100
+PY=${PYTHON:-python3}
+
+work=$(pg_workdir bench-verify)
+data=$work/data
+cleanup() {
+  as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg initdb -D "$data" -A trust -U postgres >/dev/null
+cat >>"$data/postgresql.conf" <<EOF
+port = $PORT
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'insight_keys'
+shared_buffers = 512MB
+max_connections = 20
+log_min_messages = warning
+EOF
+as_pg pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null
+
+sql() { as_pg psql -h "$work" -p "$PORT" -U postgres -d bench -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+pgb() { as_pg pgbench -U postgres -h "$work" -p "$PORT" -n -M prepared "$@" bench 2>&1; }
+tps_of() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == ">=") ? v >= t : v <= t; print ok ? "met" : "**missed**"}'; }
+p99_of() {  # pgbench -l files -> 99th percentile latency in microseconds
+  cat "$@" | awk '{print $3}' | sort -n | awk '{v[NR] = $1} END {i = int(NR * 0.99); if (i < 1) i = 1; print v[i]}'
+}
+
+as_pg psql -h "$work" -p "$PORT" -U postgres -d postgres -X -q -c "CREATE DATABASE bench" >/dev/null
+sql -c "SET client_min_messages = warning; CREATE EXTENSION insight_keys CASCADE;"
+sql <"$ROOT/bench/peer/peer_verify.sql"
+
+# 10 organizations, 100 users (read_write members), keys spread over them.
+sql <<'EOF'
+CREATE ROLE bench_gen LOGIN;
+CREATE TABLE bench_owner (i int PRIMARY KEY, org_id uuid NOT NULL, user_id uuid NOT NULL);
+DO $$
+DECLARE
+  org uuid;
+  person uuid;
+BEGIN
+  FOR o IN 0 .. 9 LOOP
+    org := insight.create_organization('bench-org-' || o);
+    FOR u IN 0 .. 9 LOOP
+      person := insight.create_user('bench-' || o || '-' || u || '@example.com',
+                                    db_role => CASE WHEN o = 0 AND u = 0 THEN 'bench_gen'::name END);
+      PERFORM insight.set_membership(person, org, 'read_write');
+      INSERT INTO bench_owner VALUES (o * 10 + u, org, person);
+    END LOOP;
+  END LOOP;
+END
+$$;
+CREATE TABLE bench_keys (id int PRIMARY KEY, api_key text NOT NULL);
+CREATE FUNCTION bench_store(lo int, hi int) RETURNS void LANGUAGE sql AS $f$
+  INSERT INTO insight.api_keys (lookup_id, kind, org_id, owner_id, created_by, created_by_label,
+                                name, hint, secret_hash)
+  SELECT split_part(b.api_key, '_', 3), 'user', o.org_id, o.user_id, o.user_id, 'bench',
+         'bench ' || b.id, left(b.api_key, 12) || '...' || right(b.api_key, 4),
+         public.digest(b.api_key, 'sha256')
+    FROM bench_keys b JOIN bench_owner o ON o.i = b.id % 100
+   WHERE b.id BETWEEN lo AND hi;
+$f$;
+-- Elapsed microseconds of one statement, measured in the server.
+CREATE FUNCTION bench_time(q text) RETURNS float8 LANGUAGE plpgsql AS $f$
+DECLARE t0 timestamptz;
+BEGIN
+  t0 := clock_timestamp();
+  EXECUTE q;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6;
+END
+$f$;
+EOF
+"$PY" "$ROOT/bench/peer/make_keys.py" "$NKEYS" | sql -c "COPY bench_keys FROM STDIN"
+sql -c "SELECT bench_store(1, $SMALL)"
+sql -c "VACUUM (FREEZE, ANALYZE) insight.api_keys, bench_keys"
+
+# pgbench scripts: the same parameter fetch, then the statement under test.
+fetch='\set id random(1, :nkeys)
+SELECT api_key AS k FROM bench_keys WHERE id = :id \gset'
+printf '%s\nSELECT 1 AS one WHERE :k::text IS NOT NULL;\n' "$fetch" >"$work/fetch_a.sql"
+printf '%s\nSELECT * FROM insight.verify(:k);\n' "$fetch" >"$work/fetch_v.sql"
+printf '%s\nSELECT * FROM peer.verify_sql(:k);\n' "$fetch" >"$work/fetch_b.sql"
+printf '%s\nSELECT * FROM peer.verify_plpgsql(:k);\n' "$fetch" >"$work/fetch_c.sql"
+printf 'SELECT 1 AS one WHERE :k::text IS NOT NULL;\n' >"$work/fixed_a.sql"
+printf 'SELECT * FROM insight.verify(:k);\n' >"$work/fixed_v.sql"
+printf 'SELECT key_id FROM insight.generate_user_key(:org, :name);\n' >"$work/gen.sql"
+chown "$PG_USER" "$work"/*.sql 2>/dev/null || true
+
+# ---------------------------------------------------------------- p99 with 10k keys stored
+mkdir -p "$work/lat_small" "$work/lat_large"
+chown "$PG_USER" "$work/lat_small" "$work/lat_large" 2>/dev/null || true
+pgb -c 2 -j 2 -T 2 -D nkeys=$SMALL -f "$work/fetch_v.sql" >/dev/null  # warm the caches
+for r in $(seq "$ROUNDS"); do
+  pgb -c 2 -j 2 -T "$SECS" -D nkeys=$SMALL -f "$work/fetch_v.sql" -l \
+      --log-prefix="$work/lat_small/r$r" >/dev/null
+done
+p99_small=$(p99_of "$work"/lat_small/*)
+
+# ---------------------------------------------------------------- 1M keys
+sql -c "SELECT bench_store($SMALL + 1, $NKEYS)"
+sql -c "VACUUM (FREEZE, ANALYZE) insight.api_keys"
+stored=$(sql -c "SELECT count(*) FROM insight.api_keys")
+valid_key=$(sql -c "SELECT api_key FROM bench_keys WHERE id = 1")
+# A bad checksum: the last character changed.
+bad_key=$(sql -c "SELECT left(api_key, -1) || CASE WHEN right(api_key, 1) = '0' THEN '1' ELSE '0' END FROM bench_keys WHERE id = 1")
+[ "$(sql -c "SELECT code FROM insight.verify('$valid_key')")" = VALID ] || { echo "bench key does not verify" >&2; exit 1; }
+[ "$(sql -c "SELECT code FROM insight.verify('$bad_key')")" = MALFORMED ] || { echo "bad key not MALFORMED" >&2; exit 1; }
+for f in sql plpgsql; do
+  [ "$(sql -c "SELECT code FROM peer.verify_$f('$valid_key')")" = VALID ] || { echo "peer $f broken" >&2; exit 1; }
+done
+
+declare -A tps
+for r in $(seq "$ROUNDS"); do
+  for v in a v b c; do
+    extra=()
+    [ "$v" = v ] && extra=(-l --log-prefix="$work/lat_large/r$r")
+    t=$(pgb -c 2 -j 2 -T "$SECS" -D nkeys="$NKEYS" -f "$work/fetch_$v.sql" "${extra[@]}" | tps_of)
+    tps[fetch_$v]+="$t "
+  done
+  for v in a v m; do
+    key=$valid_key
+    [ "$v" = m ] && key=$bad_key
+    script=fixed_$v
+    [ "$v" = m ] && script=fixed_v
+    t=$(pgb -c 2 -j 2 -T "$SECS" -D k="$key" -f "$work/$script.sql" | tps_of)
+    tps[fixed_$v]+="$t "
+  done
+done
+med() { echo "${tps[$1]}" | tr ' ' '\n' | grep . | median; }
+fa=$(med fetch_a) fv=$(med fetch_v) fb=$(med fetch_b) fc=$(med fetch_c)
+xa=$(med fixed_a) xv=$(med fixed_v) xm=$(med fixed_m)
+p99_large=$(p99_of "$work"/lat_large/*)
+
+# ---------------------------------------------------------------- in-server cost, 100k calls in one statement
+sql -c "CREATE TABLE bench_loop AS SELECT api_key FROM bench_keys WHERE id <= $LOOP_KEYS;
+        CREATE TABLE bench_loop_bad AS SELECT left(api_key, -1) || CASE WHEN right(api_key, 1) = '0' THEN '1' ELSE '0' END AS api_key FROM bench_loop;
+        ANALYZE bench_loop, bench_loop_bad;"
+# The argument depends on g as well as k, so the call is made for every
+# (g, k) pair: LOOP_REPEAT x LOOP_KEYS calls, not LOOP_KEYS calls rescanned.
+arg="CASE WHEN g > 0 THEN k.api_key END"
+loop_q() {  # table, lateral call -> query text
+  echo "SELECT count(*) FILTER (WHERE v.valid) FROM generate_series(1, $LOOP_REPEAT) g, $1 k, LATERAL $2 v"
+}
+declare -A loop
+q_empty=$(loop_q bench_loop "(SELECT $arg IS NOT NULL AS valid OFFSET 0)")
+q_verify=$(loop_q bench_loop "insight.verify($arg)")
+q_bad=$(loop_q bench_loop_bad "insight.verify($arg)")
+q_sql=$(loop_q bench_loop "peer.verify_sql($arg)")
+q_plpgsql=$(loop_q bench_loop "peer.verify_plpgsql($arg)")
+q_scalar_empty="SELECT count(*) FILTER (WHERE $arg IS NOT NULL) FROM generate_series(1, $LOOP_REPEAT) g, bench_loop k"
+q_scalar="SELECT count(*) FILTER (WHERE (insight.verify($arg)).valid) FROM generate_series(1, $LOOP_REPEAT) g, bench_loop k"
+names=(empty verify bad sql plpgsql scalar_empty scalar)
+run_loops() {  # one backend: warm once, then time each query; prints "name us" lines
+  local in="" n
+  for n in "${names[@]}"; do
+    local q="q_$n"
+    in+="SELECT '$n', bench_time(\$q\$${!q}\$q\$);"$'\n'
+  done
+  { echo "SELECT count(*) FROM bench_loop k, LATERAL insight.verify(k.api_key) v WHERE v.valid;"
+    for r in $(seq "$ROUNDS"); do echo "$in"; done; } | sql -F ' '
+}
+while read -r n us; do
+  [ -n "${us:-}" ] && loop[$n]+="$us "
+done < <(run_loops)
+lmed() { echo "${loop[$1]}" | tr ' ' '\n' | grep . | median; }
+calls=$((LOOP_KEYS * LOOP_REPEAT))
+per() { awk -v a="$(lmed "$1")" -v b="$(lmed "$2")" -v n="$calls" 'BEGIN {printf "%.2f", (a - b) / n}'; }
+us_verify=$(per verify empty) us_bad=$(per bad empty) us_sql=$(per sql empty) us_plpgsql=$(per plpgsql empty)
+us_scalar=$(per scalar scalar_empty)
+
+# ---------------------------------------------------------------- generate_user_key from one client
+gen_org=$(sql -c "SELECT org_id FROM bench_owner WHERE i = 0")
+gen_tps=""
+for r in $(seq "$ROUNDS"); do
+  t=$(as_pg pgbench -h "$work" -p "$PORT" -U bench_gen -n -M prepared -c 1 -j 1 -T "$SECS" \
+        -D org="$gen_org" -D name=bench -f "$work/gen.sql" bench 2>&1 | tps_of)
+  gen_tps+="$t "
+done
+gen_med=$(echo "$gen_tps" | tr ' ' '\n' | grep . | median)
+gen_batch_us=$(sql -c "SET ROLE bench_gen; SELECT bench_time(\$q\$SELECT count(*) FROM generate_series(1, 5000) g, LATERAL insight.generate_user_key('$gen_org', 'batch ' || g) k\$q\$)")
+gen_batch=$(awk -v us="$gen_batch_us" 'BEGIN {printf "%.0f", 5000 / (us / 1e6)}')
+
+# ---------------------------------------------------------------- memory and counters
+cache=$(sql -F ' ' -c "SELECT capacity, memory_bytes FROM insight.verify_cache_status()")
+cache_cap=${cache% *} cache_bytes=${cache#* }
+shmem=$(sql -c "SELECT shared_memory_bytes FROM insight.stats")
+counters=$(sql -F ' ' -c "SELECT verify_valid, verify_malformed, cache_hits, cache_misses, last_used_pending, last_used_dropped FROM insight.stats")
+flushed=$(sql -c "SELECT insight.flush_last_used()")
+
+r_a=$(ratio "$fv" "$fa") r_b=$(ratio "$fv" "$fb") r_c=$(ratio "$fv" "$fc")
+r_xa=$(ratio "$xv" "$xa") r_m=$(ratio "$xm" "$xa") r_p99=$(ratio "$p99_large" "$p99_small")
+
+cat <<EOF
+## Verify (bench/suites/10_verify.sh)
+
+$stored keys stored; pgbench -M prepared -c 2 -j 2, $SECS s per run, $ROUNDS interleaved rounds, medians.
+"fetch" transactions read the key text from a 1M-row table by a random id (\\gset) and pass it
+as the parameter; "fixed" transactions send one key (-D) in a single statement.
+
+| target | measured | result |
+|---|---|---|
+| verify TPS ≥ 0.9 × (a) SELECT 1, same parameter fetch, 1M keys | $fv vs $fa TPS = **$r_a ×** | $(verdict "$r_a" 0.9 ">=") |
+| verify TPS ≥ 1.25 × (b) LANGUAGE sql pgcrypto peer | $fv vs $fb TPS = **$r_b ×** | $(verdict "$r_b" 1.25 ">=") |
+| (for reference) verify vs (c) PL/pgSQL peer | $fv vs $fc TPS = $r_c × | — |
+| (stricter) one key, single statement, vs SELECT 1 with that parameter | $xv vs $xa TPS = $r_xa × | $(verdict "$r_xa" 0.9 ">=") |
+| in-server cost per verify ≤ 1.5 µs (100k calls in one statement, warm, LATERAL) | **$us_verify µs** (peer sql $us_sql µs, plpgsql $us_plpgsql µs) | $(verdict "$us_verify" 1.5 "<=") |
+| (same, called in the select list: (insight.verify(k)).valid) | $us_scalar µs | $(verdict "$us_scalar" 1.5 "<=") |
+| MALFORMED (bad checksum) TPS ≥ 0.95 × (a), single statement | $xm vs $xa TPS = **$r_m ×**; in server $us_bad µs/call | $(verdict "$r_m" 0.95 ">=") |
+| p99 latency 1M keys / 10k keys ≤ 1.25 (fetch + verify transaction) | $p99_large µs / $p99_small µs = **$r_p99** | $(verdict "$r_p99" 1.25 "<=") |
+| generate_user_key ≥ 5,000 keys/s, one client | **$gen_med keys/s** (one key per transaction); $gen_batch keys/s (5,000 in one statement) | $(verdict "$gen_med" 5000 ">=") |
+| per-backend cache bounded by insight.verify_cache_size | $cache_cap entries = $cache_bytes bytes per backend (allocated once, fixed) | met |
+| shared memory fixed at start | $shmem bytes (counters per backend slot + last-used table) | met |
+
+Counters after the run (valid, malformed, cache hits, cache misses, last-used pending, dropped): $counters;
+flush_last_used() then wrote $flushed keys.
+EOF
