@@ -22,6 +22,8 @@
 
 #include <pqxx/pqxx>
 
+#include "key_codec.hpp"
+
 namespace insight_integration {
 namespace {
 
@@ -281,6 +283,167 @@ TEST_F(SessionsTest, KeyRevokedWhileAnotherSessionIsInsideATransaction) {
   EXPECT_EQ(Verify(b, key.text).code, "NOT_FOUND");
   b.Commit();
   EXPECT_EQ(Verify(b, key.text).code, "NOT_FOUND");
+}
+
+// Every session that already verified the key (whatever it remembers per
+// backend) sees the revocation, the owner's deletion and role changes on its
+// next statement.
+TEST_F(SessionsTest, EveryWarmedSessionSeesChangesOnItsNextStatement) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "org_admin");
+  Key key = UserKey(user, org);
+  Key revoked = UserKey(user, org);
+
+  std::vector<std::unique_ptr<Session>> sessions;
+  for (int i = 0; i < 4; i++) {
+    sessions.push_back(std::make_unique<Session>(i % 2 == 0 ? AppDsn() : AdminDsn()));
+    for (int round = 0; round < 3; round++) {
+      EXPECT_EQ(Verify(*sessions.back(), key.text).role, "org_admin");
+      EXPECT_EQ(Verify(*sessions.back(), revoked.text).code, "VALID");
+    }
+  }
+
+  Revoke(revoked);
+  for (auto& s : sessions) {
+    EXPECT_EQ(Verify(*s, revoked.text).code, "NOT_FOUND");
+    EXPECT_EQ(Verify(*s, key.text).code, "VALID");
+  }
+
+  admin_->Exec("SELECT insight.set_membership('" + user + "', '" + org + "', 'read_write')");
+  for (auto& s : sessions) EXPECT_EQ(Verify(*s, key.text).role, "read_write");
+
+  Session holder(AdminDsn());
+  holder.Begin();
+  ASSERT_EQ(
+      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
+      key.id);
+  admin_->Exec("SELECT insight.delete_user('" + user + "')");
+  for (auto& s : sessions) EXPECT_EQ(Verify(*s, key.text).code, "OWNER_INACTIVE");
+  holder.Commit();
+}
+
+// SPEC §7: a DBA may change the identity tables with plain SQL; warmed
+// sessions follow those changes exactly as they follow the functions.
+TEST_F(SessionsTest, DirectTableChangesByADbaReachWarmedSessions) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "org_admin");
+  Key key = UserKey(user, org);
+  Key doomed = OrgKey(org);
+
+  Session b(AppDsn());
+  for (int round = 0; round < 3; round++) {
+    EXPECT_EQ(Verify(b, key.text).role, "org_admin");
+    EXPECT_EQ(Verify(b, doomed.text).code, "VALID");
+  }
+
+  admin_->Exec("UPDATE insight.memberships SET role = 'read_only' WHERE user_id = '" + user +
+               "' AND org_id = '" + org + "'");
+  EXPECT_EQ(Verify(b, key.text).role, "read_only");
+
+  admin_->Exec("UPDATE insight.users SET is_platform_admin = true WHERE id = '" + user + "'");
+  EXPECT_EQ(Verify(b, key.text).role, "platform_admin");
+
+  admin_->Exec("DELETE FROM insight.api_keys WHERE id = '" + doomed.id + "'");
+  EXPECT_EQ(Verify(b, doomed.text).code, "NOT_FOUND");
+
+  Session holder(AdminDsn());
+  holder.Begin();
+  ASSERT_EQ(
+      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
+      key.id);
+  admin_->Exec("DELETE FROM insight.users WHERE id = '" + user + "'");
+  EXPECT_EQ(Verify(b, key.text).code, "OWNER_INACTIVE");
+  holder.Commit();
+}
+
+// Uncommitted changes: invisible to other sessions until COMMIT, visible to
+// the changing session's own next statement, and gone again after ROLLBACK
+// (of the transaction or of a savepoint).
+TEST_F(SessionsTest, UncommittedRevocationIsSeenOnlyByItsOwnSession) {
+  std::string org = CreateOrg();
+  Key key = OrgKey(org);
+
+  Session b(AppDsn());
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+
+  admin_->Begin();
+  admin_->Exec("SELECT insight.revoke_key('" + key.id + "')");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "NOT_FOUND");
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  admin_->Rollback();
+  EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+
+  admin_->Begin();
+  admin_->Exec("SAVEPOINT s");
+  admin_->Exec("SELECT insight.revoke_key('" + key.id + "')");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "NOT_FOUND");
+  admin_->Exec("ROLLBACK TO SAVEPOINT s");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+  admin_->Exec("SELECT insight.revoke_key('" + key.id + "')");
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  admin_->Commit();
+  EXPECT_EQ(Verify(b, key.text).code, "NOT_FOUND");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "NOT_FOUND");
+}
+
+// The same for a user deleted in an open transaction.
+TEST_F(SessionsTest, UncommittedUserDeletionIsSeenOnlyByItsOwnSession) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_only");
+  Key key = UserKey(user, org);
+
+  Session b(AppDsn());
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+
+  admin_->Begin();
+  admin_->Exec("SELECT insight.delete_user('" + user + "')");
+  EXPECT_EQ(Verify(*admin_, key.text).code, "OWNER_INACTIVE");
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  admin_->Rollback();
+  EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+  EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  EXPECT_EQ(Verify(b, key.text).role, "read_only");
+}
+
+// A key that shares its public lookup id with a valid key that a session has
+// just verified, with another secret and a correct checksum (so it passes the
+// format check), is unknown: whatever a backend remembers about the lookup id
+// must not vouch for a different secret.
+TEST_F(SessionsTest, ForgedSecretForAKnownLookupIdIsNotFound) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_write");
+  Key user_key = UserKey(user, org);
+  Key org_key = OrgKey(org);
+
+  Session b(AppDsn());
+  for (const Key& key : {user_key, org_key}) {
+    for (int round = 0; round < 3; round++) EXPECT_EQ(Verify(b, key.text).code, "VALID");
+    insight::core::ParsedKey parsed;
+    ASSERT_TRUE(insight::core::ParseKey(key.text, &parsed));
+    const size_t secret_at =
+        insight::core::PrefixOf(parsed.kind).size() + insight::core::kLookupLen + 1;
+    // Change the secret's first character, then give the forgery a valid checksum.
+    std::string forged = key.text.substr(0, key.text.size() - insight::core::kChecksumLen);
+    forged[secret_at] = forged[secret_at] == 'A' ? 'B' : 'A';
+    char digits[insight::core::kChecksumLen];
+    ASSERT_TRUE(insight::core::Base62EncodeFixed(insight::core::Crc32(forged),
+                                                 insight::core::kChecksumLen, digits));
+    forged.append(digits, insight::core::kChecksumLen);
+    ASSERT_TRUE(insight::core::ParseKey(forged, &parsed));
+    ASSERT_NE(forged, key.text);
+
+    VerifyRow v = Verify(b, forged);
+    EXPECT_FALSE(v.valid);
+    EXPECT_EQ(v.code, "NOT_FOUND");
+    EXPECT_EQ(v.key_id, "");
+    std::string message;
+    EXPECT_EQ(b.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(b, forged) + ")", &message),
+              "28000");
+    EXPECT_EQ(Verify(b, key.text).code, "VALID");
+  }
 }
 
 // SPEC §3: by default the principal lasts until the end of the transaction
