@@ -100,9 +100,54 @@ SELECT p.oid::regprocedure AS stray_function FROM pg_proc p
  WHERE p.pronamespace = 'insight'::regnamespace
    AND p.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_proc'::regclass);
 
+-- What PUBLIC may execute, tried by a stranger (no user, no key): every
+-- management function refuses, an unknown key id is "not found" (no
+-- existence oracle), the predicates answer false for nobody.
+CREATE ROLE regress_sec_cat_stranger LOGIN;
+CREATE FUNCTION public.regress_sec_try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  EXECUTE stmt;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ' ' || SQLERRM;
+END $$;
+SELECT insight.create_organization('acme') AS acme \gset
+SELECT insight.create_user('alice@example.com') AS alice \gset
+SELECT insight.set_membership(:'alice', :'acme', 'org_admin');
+SET ROLE regress_sec_cat_stranger;
+SELECT n, public.regress_sec_try(stmt) AS outcome FROM (VALUES
+  (1, format('SELECT insight.create_organization(%L)', 'mine')),
+  (2, format('SELECT insight.delete_organization(%L)', :'acme')),
+  (3, format('SELECT insight.create_user(%L, NULL, true, current_user)', 'me@example.com')),
+  (4, format('SELECT insight.set_membership(%L, %L, %L)', :'alice', :'acme', 'read_only')),
+  (5, format('SELECT insight.remove_membership(%L, %L)', :'alice', :'acme')),
+  (6, format('SELECT insight.set_platform_admin(%L, true)', :'alice')),
+  (7, format('SELECT insight.delete_user(%L)', :'alice')),
+  (8, 'SELECT insight.apply_cascades()'),
+  (9, format('SELECT insight.generate_user_key(%L, %L)', :'acme', 'mine')),
+  (10, format('SELECT insight.generate_org_key(%L, %L)', :'acme', 'mine')),
+  (11, format('SELECT insight.revoke_key(%L)', '00000000-0000-0000-0000-000000000001')),
+  (12, format('SELECT insight.act_as(%L)', :'alice')),
+  (13, format('SELECT insight.act_as(%L, %L)', :'alice', 'session')),
+  (14, 'SELECT insight.flush_last_used()'),
+  (15, 'SELECT insight._worker_loaded()')
+) AS v(n, stmt) ORDER BY n;
+SELECT insight._may_view_organization(:'acme') AS org, insight._may_manage_organization(:'acme') AS manage,
+       insight._may_view_user(:'alice') AS usr, insight._may_view_membership(:'alice', :'acme') AS mship,
+       insight._may_view_key('organization', :'acme', NULL) AS okey, insight._may_view_cascades() AS casc,
+       insight._may_view_audit(:'acme', NULL, :'alice') AS aud;
+SELECT kind FROM insight.whoami();
+RESET ROLE;
+SELECT count(*) AS organizations, (SELECT count(*) FROM insight.users) AS users,
+       (SELECT count(*) FROM insight.api_keys) AS keys,
+       (SELECT string_agg(role, ',') FROM insight.memberships) AS roles,
+       (SELECT bool_or(is_platform_admin) FROM insight.users) AS any_admin
+  FROM insight.organizations;
+
 \c :regress_db
 SET client_min_messages = warning;
 DROP DATABASE regress_sec_cat_db WITH (FORCE);
+DROP ROLE regress_sec_cat_stranger;
 RESET client_min_messages;
 
 -- ---------------------------------------------------------------- CVE-2022-2625 class
