@@ -817,6 +817,30 @@ TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{key.id});
 }
 
+// Drivers keep server-side prepared statements; after five executions
+// PostgreSQL may switch to a generic cached plan. Neither a plan with the key
+// as a parameter nor one with the key as a literal may keep a stale answer.
+TEST_F(SessionsTest, PreparedStatementsFollowRevocation) {
+  std::string org = CreateOrg();
+  Key key = OrgKey(org);
+
+  Session app(AppDsn());
+  app.conn().prepare("verify_param", "SELECT code FROM insight.verify($1)");
+  app.conn().prepare("verify_literal",
+                     "SELECT code FROM insight.verify(" + Quote(app, key.text) + ")");
+  for (int i = 0; i < 8; i++) {
+    pqxx::nontransaction n(app.conn());
+    EXPECT_EQ(n.exec_prepared1("verify_param", key.text)[0].as<std::string>(), "VALID");
+    EXPECT_EQ(n.exec_prepared1("verify_literal")[0].as<std::string>(), "VALID");
+  }
+
+  Revoke(key);
+
+  pqxx::nontransaction n(app.conn());
+  EXPECT_EQ(n.exec_prepared1("verify_param", key.text)[0].as<std::string>(), "NOT_FOUND");
+  EXPECT_EQ(n.exec_prepared1("verify_literal")[0].as<std::string>(), "NOT_FOUND");
+}
+
 // A failed authenticate raises 28000 and its message never echoes the key.
 TEST_F(SessionsTest, FailedAuthenticateDoesNotEchoTheKey) {
   std::string org = CreateOrg();
