@@ -18,6 +18,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -354,6 +355,64 @@ TEST_F(SessionsTest, DirectTableChangesByADbaReachWarmedSessions) {
   admin_->Exec("DELETE FROM insight.users WHERE id = '" + user + "'");
   EXPECT_EQ(Verify(b, key.text).code, "OWNER_INACTIVE");
   holder.Commit();
+}
+
+// Sessions verifying in a tight loop while another revokes: any verify that
+// starts after revoke_key() has returned (its commit is done) answers
+// NOT_FOUND, in every session, however warm. Verifies racing with the commit
+// may answer either; no timing is assumed anywhere.
+TEST_F(SessionsTest, ConcurrentVerifiersSeeARevocationOnceItHasCommitted) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_write");
+  Key key = UserKey(user, org);
+  Key principal_key = UserKey(user, org);
+
+  constexpr int kThreads = 3;
+  constexpr int kWarmRounds = 30;
+  constexpr int kRoundsAfter = 30;
+  std::atomic<int> warmed{0};
+  std::atomic<bool> revoked{false};
+  std::vector<std::string> errors(kThreads);
+  std::vector<int> late_valid(kThreads, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t]() {
+      try {
+        Session s(AppDsn());
+        // This session acts through another key of the same owner, for the
+        // whole session; it must lose sight of `key` as well.
+        s.Exec("SELECT * FROM insight.authenticate(" + Quote(s, principal_key.text) +
+               ", 'session')");
+        for (int i = 0; i < kWarmRounds; i++) {
+          if (Verify(s, key.text).code != "VALID") errors[t] += "not VALID before revocation; ";
+        }
+        warmed++;
+        int after = 0;
+        while (after < kRoundsAfter) {
+          bool was_revoked = revoked.load(std::memory_order_acquire);
+          VerifyRow v = Verify(s, key.text);
+          std::set<std::string> visible = VisibleKeyIds(s);
+          if (was_revoked) {
+            after++;
+            if (v.code != "NOT_FOUND") late_valid[t]++;
+            if (visible.count(key.id) != 0) errors[t] += "revoked key still listed; ";
+          }
+        }
+      } catch (const std::exception& e) {
+        errors[t] += e.what();
+        warmed++;
+      }
+    });
+  }
+  while (warmed.load() < kThreads) std::this_thread::yield();
+  Revoke(key);
+  revoked.store(true, std::memory_order_release);
+  for (auto& th : threads) th.join();
+
+  for (int t = 0; t < kThreads; t++) {
+    EXPECT_EQ(errors[t], "") << "session " << t;
+    EXPECT_EQ(late_valid[t], 0) << "session " << t << " answered non-NOT_FOUND after the commit";
+  }
 }
 
 // Uncommitted changes: invisible to other sessions until COMMIT, visible to
