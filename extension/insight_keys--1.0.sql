@@ -2,6 +2,100 @@
 -- Every decision is made in C++ (extension/src, extension/core).
 \echo Use "CREATE EXTENSION insight_keys" to load this file. \quit
 
+-- ---------------------------------------------------------------- the schema
+-- CVE-2022-2625 class. PostgreSQL 15 installs into the control file's schema
+-- even when that schema already exists and belongs to someone else; whoever
+-- owns schema insight (or may create in it) could then drop, shadow or
+-- overload the extension's objects. This runs first, inside CREATE EXTENSION's
+-- transaction, so refusing here undoes the whole install (of 1.0 or 1.1).
+DO $schema_check$
+DECLARE
+  ext oid;
+  ext_owner oid;
+  nsp oid;
+  nsp_owner oid;
+  strays text;
+BEGIN
+  SELECT e.oid, e.extowner, e.extnamespace INTO ext, ext_owner, nsp
+    FROM pg_catalog.pg_extension e
+   WHERE e.extname OPERATOR(pg_catalog.=) 'insight_keys';
+  SELECT n.nspowner INTO nsp_owner
+    FROM pg_catalog.pg_namespace n WHERE n.oid OPERATOR(pg_catalog.=) nsp;
+
+  IF nsp_owner OPERATOR(pg_catalog.<>) ext_owner
+     AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) nsp_owner) THEN
+    RAISE EXCEPTION 'schema insight is owned by role %, which is not a superuser',
+        (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) nsp_owner)
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Drop the schema (or give it to a superuser and empty it) before installing insight_keys.';
+  END IF;
+
+  IF EXISTS (SELECT 1
+               FROM pg_catalog.pg_namespace n,
+                    LATERAL pg_catalog.aclexplode(n.nspacl) a
+              WHERE n.oid OPERATOR(pg_catalog.=) nsp
+                AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+                AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner) THEN
+    RAISE EXCEPTION 'a role other than its owner may create objects in schema insight'
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'REVOKE CREATE ON SCHEMA insight FROM PUBLIC (and every other grantee).';
+  END IF;
+
+  -- Every object in the schema must belong to the extension. Indexes, the row
+  -- types of tables and views, and array types follow their parent.
+  SELECT pg_catalog.string_agg(o.descr, ', ' ORDER BY o.descr) INTO strays
+    FROM (
+      SELECT 'pg_catalog.pg_class'::pg_catalog.regclass AS classid, c.oid AS objid
+        FROM pg_catalog.pg_class c
+       WHERE c.relnamespace OPERATOR(pg_catalog.=) nsp
+         AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 'I']::"char"[])
+      UNION ALL
+      SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass, p.oid
+        FROM pg_catalog.pg_proc p WHERE p.pronamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_type'::pg_catalog.regclass, t.oid
+        FROM pg_catalog.pg_type t
+       WHERE t.typnamespace OPERATOR(pg_catalog.=) nsp
+         AND t.typrelid OPERATOR(pg_catalog.=) 0
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type e
+                          WHERE e.typarray OPERATOR(pg_catalog.=) t.oid)
+      UNION ALL
+      SELECT 'pg_catalog.pg_operator'::pg_catalog.regclass, o.oid
+        FROM pg_catalog.pg_operator o WHERE o.oprnamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_collation'::pg_catalog.regclass, c.oid
+        FROM pg_catalog.pg_collation c WHERE c.collnamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_conversion'::pg_catalog.regclass, c.oid
+        FROM pg_catalog.pg_conversion c WHERE c.connamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_opfamily'::pg_catalog.regclass, f.oid
+        FROM pg_catalog.pg_opfamily f WHERE f.opfnamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_ts_config'::pg_catalog.regclass, c.oid
+        FROM pg_catalog.pg_ts_config c WHERE c.cfgnamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_ts_dict'::pg_catalog.regclass, d.oid
+        FROM pg_catalog.pg_ts_dict d WHERE d.dictnamespace OPERATOR(pg_catalog.=) nsp
+      UNION ALL
+      SELECT 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass, s.oid
+        FROM pg_catalog.pg_statistic_ext s WHERE s.stxnamespace OPERATOR(pg_catalog.=) nsp
+    ) AS x
+    CROSS JOIN LATERAL (SELECT pg_catalog.pg_describe_object(x.classid, x.objid, 0) AS descr) AS o
+   WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid OPERATOR(pg_catalog.=) x.classid
+                        AND d.objid OPERATOR(pg_catalog.=) x.objid
+                        AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+                        AND d.refobjid OPERATOR(pg_catalog.=) ext
+                        AND d.deptype OPERATOR(pg_catalog.=) 'e');
+  IF strays IS NOT NULL THEN
+    RAISE EXCEPTION 'schema insight holds objects that do not belong to extension insight_keys: %', strays
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Drop them (or the schema) before installing insight_keys.';
+  END IF;
+END
+$schema_check$;
+
 -- Roles are cluster-wide: create them once, in whichever database installs first.
 -- insight_operator: members act as the platform itself (SPEC §3, principal 4).
 -- insight_trusted_app: members may call insight.act_as() (SPEC §3, principal 2).

@@ -8,6 +8,7 @@
 extern "C" {
 #include "access/htup_details.h"
 #include "commands/trigger.h"
+#include "tcop/pquery.h"
 #include "utils/rel.h"
 }
 
@@ -112,6 +113,12 @@ static Datum OnIdentityChange(FunctionCallInfo fcinfo) {
   auto* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
   if (!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event)) {
     throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "must be an AFTER ... FOR EACH ROW trigger");
+  }
+  // COPY into an identity table is a restore (pg_restore loads the tables'
+  // data with COPY): the rows' audit history and cascade events are restored
+  // from their own tables, so recording them again would duplicate them.
+  if (ActivePortal != nullptr && ActivePortal->commandTag == CMDTAG_COPY) {
+    return PointerGetDatum(nullptr);
   }
   Op op = TRIGGER_FIRED_BY_INSERT(trig->tg_event)   ? Op::Insert
           : TRIGGER_FIRED_BY_DELETE(trig->tg_event) ? Op::Delete

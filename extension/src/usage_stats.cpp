@@ -205,12 +205,13 @@ void InitUsageTracking(bool preloading) {
       "How often the worker writes recorded key uses to insight.api_keys.last_used_at.", nullptr,
       &g_last_used_flush_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
       nullptr);
+  // PGC_POSTMASTER settings can only be defined while preloading (later it is FATAL).
+  if (!preloading) return;
   DefineCustomIntVariable(
       "insight.last_used_capacity",
       "Keys whose last use shared memory can hold between two flushes.",
       "Uses of further keys are counted in insight.stats.last_used_dropped until the next flush.",
       &g_last_used_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-  if (!preloading) return;
 #if PG_VERSION_NUM >= 150000
   g_prev_request_hook = shmem_request_hook;
   shmem_request_hook = RequestShmem;
