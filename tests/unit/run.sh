@@ -48,8 +48,8 @@ if [ -z "$summary" ]; then
   give_up "ctest gave no summary"
 fi
 if [ "$rc" -ne 0 ]; then
-  # The output of every failed test (ctest prints it on failure).
-  grep -vE 'Test +#[0-9]+: .* +Passed +' "$LOG/ctest.log" | head -400
+  # The output of each failed test, without the progress lines of the others.
+  grep -vE '^ +Start +[0-9]+: |Test +#[0-9]+: .* +Passed +' "$LOG/ctest.log" | head -400
 else
   sed -n '/tests passed, /,$p' "$LOG/ctest.log"
 fi
