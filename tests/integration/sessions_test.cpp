@@ -415,6 +415,32 @@ TEST_F(SessionsTest, ConcurrentVerifiersSeeARevocationOnceItHasCommitted) {
   }
 }
 
+// A key whose expiry a DBA moves into the past answers EXPIRED in a warmed
+// session at once, and a session principal acting through it stops acting.
+TEST_F(SessionsTest, ExpiryMovedIntoThePastReachesWarmedSessions) {
+  std::string org = CreateOrg();
+  std::string user = CreateUser(org, "read_write");
+  Key key = UserKey(user, org);
+
+  Session b(AppDsn());
+  Session acting(AppDsn());
+  acting.Exec("SELECT * FROM insight.authenticate(" + Quote(acting, key.text) + ", 'session')");
+  for (int round = 0; round < 3; round++) {
+    EXPECT_EQ(Verify(b, key.text).code, "VALID");
+    EXPECT_EQ(WhoamiOf(acting).key_id, key.id);
+  }
+
+  admin_->Exec("UPDATE insight.api_keys SET expires_at = now() - interval '1 minute' WHERE id = '" +
+               key.id + "'");
+
+  VerifyRow v = Verify(b, key.text);
+  EXPECT_FALSE(v.valid);
+  EXPECT_EQ(v.code, "EXPIRED");
+  EXPECT_EQ(v.key_id, key.id);
+  EXPECT_EQ(WhoamiOf(acting).kind, "nobody");
+  EXPECT_EQ(VisibleKeyIds(acting), std::set<std::string>{});
+}
+
 // Uncommitted changes: invisible to other sessions until COMMIT, visible to
 // the changing session's own next statement, and gone again after ROLLBACK
 // (of the transaction or of a savepoint).
