@@ -150,6 +150,9 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
              RawKey* raw) {
   std::memset(raw, 0, sizeof *raw);
   raw->role = core::Role::None;
+  // Before the snapshot: facts read in it are cached only if no invalidation
+  // arrives meanwhile (see VerifyCacheGeneration).
+  uint64_t generation = VerifyCacheGeneration();
   Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
   ScanKeyData key;
   ScanKeyInit(&key, attno, BTEqualStrategyNumber, eq, value);
@@ -171,6 +174,16 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     raw->has_expires = !isnull;
     if (!isnull) raw->expires = DatumGetTimestampTz(expires);
   });
+  const uint8_t* owner = raw->has_owner ? raw->owner.data : nullptr;
+  OwnerFacts cached;
+  if (raw->found && OwnerFactsFind(raw->org.data, owner, &cached)) {
+    raw->org_exists = cached.org_exists;
+    raw->owner_exists = cached.owner_exists;
+    raw->owner_admin = cached.owner_admin;
+    raw->role = cached.role;
+    UnregisterSnapshot(snap);
+    return;
+  }
   if (raw->found) {
     ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
     raw->org_exists = Probe(r.organizations, r.organizations_pkey, snap, &key, 1,
@@ -194,6 +207,14 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
       raw->role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
                       .value_or(core::Role::None);
     });
+  }
+  if (raw->found) {
+    OwnerFacts facts;
+    facts.org_exists = raw->org_exists;
+    facts.owner_exists = raw->owner_exists;
+    facts.owner_admin = raw->owner_admin;
+    facts.role = raw->role;
+    OwnerFactsStore(raw->org.data, owner, facts, generation);
   }
   UnregisterSnapshot(snap);
 }

@@ -30,6 +30,26 @@ struct Cache {
 };
 
 Cache g_cache;
+
+struct OwnerSlot {
+  uint64_t generation = 0;  // valid only while equal to g_generation
+  uint8_t org[16];
+  uint8_t owner[16];
+  bool has_owner = false;
+  OwnerFacts facts;
+};
+constexpr size_t kOwnerSlots = 1024;
+OwnerSlot g_owner_slots[kOwnerSlots];
+
+OwnerSlot* OwnerSlotFor(const uint8_t org[16], const uint8_t* owner) noexcept {
+  uint32_t h = 2166136261u;
+  for (int i = 0; i < 16; i++) h = (h ^ org[i]) * 16777619u;
+  if (owner != nullptr) {
+    for (int i = 0; i < 16; i++) h = (h ^ owner[i]) * 16777619u;
+  }
+  return &g_owner_slots[h % kOwnerSlots];
+}
+
 uint64_t g_generation = 1;
 
 uint32_t HashLookup(std::string_view lookup) noexcept {
@@ -65,7 +85,8 @@ void Prepare() noexcept {
       }
     }
     g_cache.status.capacity = static_cast<int64_t>(g_cache.buckets) * g_cache.ways;
-    g_cache.status.memory_bytes = g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey));
+    g_cache.status.memory_bytes = g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey)) +
+                                  static_cast<int64_t>(sizeof(g_owner_slots));
     g_cache.dirty = false;
   }
   if (g_cache.dirty) ClearSlots();
@@ -147,6 +168,29 @@ CachedKey* VerifyCacheStore(std::string_view lookup, const uint8_t secret_hash[3
   victim->last_reported = 0;
   victim->used = true;
   return victim;
+}
+
+bool OwnerFactsFind(const uint8_t org[16], const uint8_t* owner, OwnerFacts* out) noexcept {
+  if (g_verify_cache_size <= 0) return false;
+  const OwnerSlot* slot = OwnerSlotFor(org, owner);
+  if (slot->generation != g_generation || slot->has_owner != (owner != nullptr) ||
+      std::memcmp(slot->org, org, 16) != 0 ||
+      (owner != nullptr && std::memcmp(slot->owner, owner, 16) != 0)) {
+    return false;
+  }
+  *out = slot->facts;
+  return true;
+}
+
+void OwnerFactsStore(const uint8_t org[16], const uint8_t* owner, const OwnerFacts& facts,
+                     uint64_t generation) noexcept {
+  if (g_verify_cache_size <= 0 || generation != g_generation) return;
+  OwnerSlot* slot = OwnerSlotFor(org, owner);
+  std::memcpy(slot->org, org, 16);
+  slot->has_owner = owner != nullptr;
+  if (owner != nullptr) std::memcpy(slot->owner, owner, 16);
+  slot->facts = facts;
+  slot->generation = generation;
 }
 
 VerifyCacheStatus CurrentVerifyCacheStatus() noexcept {
