@@ -82,7 +82,11 @@ bool StartWorker(Oid db, BackgroundWorkerHandle** handle) {
   snprintf(bgw.bgw_type, BGW_MAXLEN, "insight_keys cascade worker");
   bgw.bgw_main_arg = ObjectIdGetDatum(db);
   bgw.bgw_notify_pid = MyProcPid;
-  return RegisterDynamicBackgroundWorker(&bgw, handle);
+  // The handle outlives this pass: not in the loop context, which is reset.
+  MemoryContext caller = MemoryContextSwitchTo(TopMemoryContext);
+  bool ok = RegisterDynamicBackgroundWorker(&bgw, handle);
+  MemoryContextSwitchTo(caller);
+  return ok;
 }
 
 // One pass: forget dropped databases, start what is missing. Returns how long

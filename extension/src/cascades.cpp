@@ -102,11 +102,15 @@ Statement g_done = {
     "UPDATE insight.cascade_queue SET state = 'done', keys_done = keys_done + $2, "
     "last_error = NULL, finished_at = clock_timestamp() WHERE id = $1 RETURNING keys_done",
     2, {INT8OID, INT8OID}, nullptr};
+// The failed transaction also rolled back the claim, so an attempt that began
+// from 'pending' is counted here; one that resumed a 'running' event (batches
+// already committed) was counted when it first began.
+#define FAILED_ATTEMPTS "(attempts + CASE WHEN state = 'pending' THEN 1 ELSE 0 END)"
 Statement g_failure = {
-    "UPDATE insight.cascade_queue SET last_error = $2, "
-    "state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END, "
-    "finished_at = CASE WHEN attempts >= $3 THEN clock_timestamp() END, "
-    "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ attempts)) "
+    "UPDATE insight.cascade_queue SET last_error = $2, attempts = " FAILED_ATTEMPTS ", "
+    "state = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN 'failed' ELSE 'pending' END, "
+    "finished_at = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN clock_timestamp() END, "
+    "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ " FAILED_ATTEMPTS ")) "
     "WHERE id = $1",
     3, {INT8OID, TEXTOID, INT4OID}, nullptr};
 

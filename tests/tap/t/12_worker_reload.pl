@@ -1,0 +1,96 @@
+# Settings reload on SIGHUP (the batch size, observed through the
+# transactions that deleted the keys), and an event that keeps failing backs
+# off, ends 'failed' with its error and blocks nothing behind it.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('worker_reload');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'insight_keys'
+insight.cascade_batch_size = 1000
+insight.cascade_naptime = 1
+insight.cascade_max_attempts = 2
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+$node->safe_psql('app', q{
+CREATE EXTENSION insight_keys CASCADE;
+CREATE TABLE public.ids (name text PRIMARY KEY, id uuid NOT NULL);
+INSERT INTO public.ids SELECT 'org', insight.create_organization('org');
+INSERT INTO public.ids SELECT u, insight.create_user(u || '@example.com')
+  FROM unnest(ARRAY['u1', 'u2', 'poisoned', 'after']) u;
+CREATE FUNCTION public.id(text) RETURNS uuid LANGUAGE sql STABLE AS
+$$SELECT id FROM public.ids WHERE name = $1$$;
+SELECT insight.set_membership(id, public.id('org'), 'read_write') FROM public.ids WHERE name <> 'org';
+CREATE FUNCTION public.add_keys(who text, n int) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO insight.api_keys (lookup_id, kind, org_id, owner_id, created_by_label, name, hint, secret_hash)
+  SELECT md5(who || g), 'user', public.id('org'), public.id(who), who, who || '-' || g, 'hint', '\x00'
+    FROM generate_series(1, n) g
+$$;
+SELECT public.add_keys('u1', 5000), public.add_keys('u2', 5000),
+       public.add_keys('poisoned', 10), public.add_keys('after', 10);
+-- The size of each batch: the keys deleted by one transaction.
+CREATE FUNCTION public.batches(who text) RETURNS text LANGUAGE sql AS $$
+  SELECT string_agg(n::text, ',' ORDER BY n DESC) FROM (
+    SELECT count(*) AS n FROM insight.audit_log a JOIN insight.cascade_queue q
+        ON q.id = (a.detail->>'event')::bigint
+     WHERE a.action = 'key.deleted' AND q.user_id = public.id(who)
+     GROUP BY a.xmin::text) b
+$$;
+});
+$node->poll_query_until('postgres',
+  "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker' AND datname = 'app'")
+  or die 'no worker';
+
+sub delete_and_wait {
+  my ($who) = @_;
+  $node->safe_psql('app', "SELECT insight.delete_user(public.id('$who'))");
+  $node->poll_query_until('app', "SELECT state = 'done' FROM insight.cascade_queue WHERE user_id = public.id('$who')")
+    or die "no cascade for $who";
+}
+
+delete_and_wait('u1');
+is($node->safe_psql('app', q{SELECT public.batches('u1')}), '1000,1000,1000,1000,1000',
+  'batches of insight.cascade_batch_size = 1000 keys, one transaction each');
+
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', 'ALTER SYSTEM SET insight.cascade_batch_size = 2500');
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+$node->wait_for_log(qr/insight_keys cascade worker reloaded: batch_size=2500/, $log_offset);
+pass('SIGHUP reloads the settings');
+delete_and_wait('u2');
+is($node->safe_psql('app', q{SELECT public.batches('u2')}), '2500,2500', 'the new batch size applies');
+
+# ---- a failing event: retried with backoff, then failed; later events go on
+$node->safe_psql('app', q{
+CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.action = 'key.deleted' AND NEW.user_id = public.id('poisoned') THEN
+    RAISE EXCEPTION 'poisoned cascade';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER poison BEFORE INSERT ON insight.audit_log FOR EACH ROW EXECUTE FUNCTION public.poison();
+});
+$node->safe_psql('app', q{SELECT insight.delete_user(public.id('poisoned'))});
+delete_and_wait('after');
+is($node->safe_psql('app', q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('after')}),
+  '0', 'an event behind a failing one is applied');
+$node->poll_query_until('app', q{SELECT state = 'failed' FROM insight.cascade_queue WHERE user_id = public.id('poisoned')})
+  or die 'the poisoned event never failed';
+is($node->safe_psql('app', q{SELECT attempts || ' ' || last_error || ' ' || (finished_at IS NOT NULL)
+    FROM insight.cascade_queue WHERE user_id = public.id('poisoned')}),
+  '2 poisoned cascade true', 'after insight.cascade_max_attempts attempts the event is failed, with its error');
+my $poisoned = $node->safe_psql('app', q{SELECT id FROM insight.cascade_queue WHERE user_id = public.id('poisoned')});
+my @failures = (slurp_file($node->logfile) =~ /cascade event $poisoned failed: poisoned cascade/g);
+is(scalar(@failures), 2, 'tried exactly insight.cascade_max_attempts times, each failure logged');
+is($node->safe_psql('app', q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('poisoned')}),
+  '10', 'the failed attempts changed nothing');
+is($node->safe_psql('app', q{SELECT insight.apply_cascades()}), '0', 'apply_cascades() leaves a failed event alone');
+
+$node->stop;
+done_testing();
