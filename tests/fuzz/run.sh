@@ -37,7 +37,7 @@ log=$OUT/fuzz_keys.log
 # around them without slowing each run down.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=32 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$OUT/fuzz_keys" "$OUT/corpus" tests/fuzz/corpus \
-  -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+  -dict=tests/fuzz/keys.dict -max_total_time="$SECONDS_TO_RUN" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
   -print_final_stats=1 -artifact_prefix="$OUT/" >"$log" 2>&1
 rc=$?
 grep -E 'INITED|DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$log"
