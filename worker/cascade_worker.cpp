@@ -140,7 +140,7 @@ void LogSettings(const char* when) {
   });
 }
 
-enum class BatchResult { Idle, Progress, Failed, ExtensionGone };
+enum class BatchResult { Idle, Progress, Blocked, Failed, ExtensionGone };
 
 // One transaction: claim the oldest due event and apply one batch of it.
 BatchResult RunOneBatch(const std::string& db_role) {
@@ -154,13 +154,17 @@ BatchResult RunOneBatch(const std::string& db_role) {
     }
     Elevated e = Elevated::Begin();
     std::optional<CascadeEvent> ev = ClaimNextCascade();
+    BatchOutcome outcome = BatchOutcome::Done;
     if (ev) {
       claimed = ev->id;
-      (void) ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role);
+      outcome = ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip);
     }
     e.End();
     CommitBatch();
-    return ev ? BatchResult::Progress : BatchResult::Idle;
+    if (!ev) return BatchResult::Idle;
+    // Blocked: the rest of the event is locked by another transaction; look
+    // again after a short sleep instead of spinning on it.
+    return outcome == BatchOutcome::Blocked ? BatchResult::Blocked : BatchResult::Progress;
   } catch (const PgError& e) {
     error = ErrorMessage(e);
   } catch (const std::exception& e) {  // SqlError, bad_alloc

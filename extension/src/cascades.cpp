@@ -45,10 +45,12 @@ Statement g_claim = {
     0, {}, nullptr};
 
 // Deletes one batch of keys and audits each, in key-id order so that two
-// drainers working on overlapping keys lock them in the same order.
-#define DELETE_BATCH(victims)                                                           \
+// drainers working on overlapping keys lock them in the same order. The
+// worker's variant skips keys another transaction holds (it never waits on a
+// row lock, so it can never be part of a deadlock); apply_cascades() waits.
+#define DELETE_BATCH(victims, lock)                                                     \
   "WITH victims AS (SELECT k.id FROM insight.api_keys k WHERE " victims                 \
-  " ORDER BY k.id LIMIT $3 FOR UPDATE OF k), "                                           \
+  " ORDER BY k.id LIMIT $3 FOR UPDATE OF k" lock "), "                                   \
   "gone AS (DELETE FROM insight.api_keys k USING victims v WHERE k.id = v.id "          \
   "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name) "                             \
   "INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, key_id, detail) " \
@@ -56,19 +58,33 @@ Statement g_claim = {
   "  jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', $6::bigint) " \
   "FROM gone g"
 
-Statement g_delete_user_keys = {
-    DELETE_BATCH("k.owner_id = $1 AND k.kind = 'user' "
-                 "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"),
-    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
-Statement g_delete_membership_keys = {
-    DELETE_BATCH("k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' "
-                 "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "
-                 "  WHERE m.user_id = $1 AND m.org_id = $2)"),
-    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
-Statement g_delete_org_keys = {
-    DELETE_BATCH("k.org_id = $2 "
-                 "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"),
-    6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr};
+#define USER_VICTIMS                                                                   \
+  "k.owner_id = $1 AND k.kind = 'user' "                                               \
+  "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"
+#define MEMBERSHIP_VICTIMS                                                             \
+  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' "                             \
+  "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "                               \
+  "  WHERE m.user_id = $1 AND m.org_id = $2)"
+#define ORG_VICTIMS                                                                    \
+  "k.org_id = $2 "                                                                     \
+  "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"
+
+#define DELETE_ARGS 6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr
+
+Statement g_delete_user_keys = {DELETE_BATCH(USER_VICTIMS, ""), DELETE_ARGS};
+Statement g_delete_membership_keys = {DELETE_BATCH(MEMBERSHIP_VICTIMS, ""), DELETE_ARGS};
+Statement g_delete_org_keys = {DELETE_BATCH(ORG_VICTIMS, ""), DELETE_ARGS};
+Statement g_delete_user_keys_skip = {DELETE_BATCH(USER_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
+Statement g_delete_membership_keys_skip = {DELETE_BATCH(MEMBERSHIP_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
+Statement g_delete_org_keys_skip = {DELETE_BATCH(ORG_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
+
+// After a short skipping batch: is any victim left (held by someone else)?
+#define REMAINING(victims) \
+  "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
+#define REMAINING_ARGS 2, {UUIDOID, UUIDOID}, nullptr
+Statement g_remaining_user_keys = {REMAINING(USER_VICTIMS), REMAINING_ARGS};
+Statement g_remaining_membership_keys = {REMAINING(MEMBERSHIP_VICTIMS), REMAINING_ARGS};
+Statement g_remaining_org_keys = {REMAINING(ORG_VICTIMS), REMAINING_ARGS};
 
 // Organization keys whose creating user no longer administers their org:
 // listed in the audit (one row per organization) so a platform admin finds them.
@@ -111,7 +127,7 @@ Statement g_failure = {
     "state = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN 'failed' ELSE 'pending' END, "
     "finished_at = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN clock_timestamp() END, "
     "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ " FAILED_ATTEMPTS ")) "
-    "WHERE id = $1",
+    "WHERE id = $1 AND state IN ('pending', 'running')",  // never reopen a finished event
     3, {INT8OID, TEXTOID, INT4OID}, nullptr};
 
 Statement g_next_due = {
@@ -127,11 +143,24 @@ Datum OptionalUuid(const std::optional<core::Uuid>& u, char* null_flag) {
   return UuidToDatum(*u);
 }
 
-Statement* DeletionFor(const std::string& event) {
-  if (event == "user_deleted") return &g_delete_user_keys;
-  if (event == "membership_removed") return &g_delete_membership_keys;
-  if (event == "organization_deleted") return &g_delete_org_keys;
-  return nullptr;
+struct Deletion {
+  Statement* wait;
+  Statement* skip;
+  Statement* remaining;
+};
+
+std::optional<Deletion> DeletionFor(const std::string& event) {
+  if (event == "user_deleted") {
+    return Deletion{&g_delete_user_keys, &g_delete_user_keys_skip, &g_remaining_user_keys};
+  }
+  if (event == "membership_removed") {
+    return Deletion{&g_delete_membership_keys, &g_delete_membership_keys_skip,
+                    &g_remaining_membership_keys};
+  }
+  if (event == "organization_deleted") {
+    return Deletion{&g_delete_org_keys, &g_delete_org_keys_skip, &g_remaining_org_keys};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -173,7 +202,8 @@ std::optional<CascadeEvent> ClaimNextCascade() {
   return ev;
 }
 
-bool ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role) {
+BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role,
+                               LockWait lock_wait) {
   char nulls[7] = "      ";
   Datum user = OptionalUuid(ev.user, &nulls[0]);
   Datum org = OptionalUuid(ev.org, &nulls[1]);
@@ -183,10 +213,19 @@ bool ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string
 
   uint64 deleted = 0;
   bool finished = true;
-  if (Statement* deletion = DeletionFor(ev.event)) {
+  bool blocked = false;
+  if (std::optional<Deletion> deletion = DeletionFor(ev.event)) {
     Datum args[6] = {user, org, Int32GetDatum(batch_size), role, reason, event_id};
-    deleted = Run(*deletion, args, nulls, false);
+    bool skip = lock_wait == LockWait::Skip;
+    deleted = Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
     finished = deleted < static_cast<uint64>(batch_size);
+    if (finished && skip) {
+      // Short because the rest is gone, or because another transaction holds
+      // some of it: only the first is the end of the event.
+      Run(*deletion->remaining, args, nulls, true);
+      blocked = ColumnBool(0, 1);
+      finished = !blocked;
+    }
     if (finished && ev.event == "user_deleted" && ev.user) Run(g_mark_creator_deleted, &user, nulls, false);
   } else if (ev.event == "role_changed" || ev.event == "platform_admin_removed") {
     Datum args[5] = {user, org, role, event_id, reason};
@@ -201,7 +240,7 @@ bool ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string
   Datum progress[2] = {event_id, Int64GetDatum(static_cast<int64>(deleted))};
   if (!finished) {
     Run(g_progress, progress, nullptr, false);
-    return false;
+    return blocked ? BatchOutcome::Blocked : BatchOutcome::More;
   }
   Run(g_done, progress, nullptr, false);
   int64 total = ColumnInt64(0, 1);
@@ -213,7 +252,7 @@ bool ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string
   if (!ev.old_role.empty()) detail.Add("old_role", ev.old_role);
   if (!ev.new_role.empty()) detail.Add("new_role", ev.new_role);
   WriteAudit(actor, "cascade.applied", ev.org, ev.user, std::nullopt, detail.Str());
-  return true;
+  return BatchOutcome::Done;
 }
 
 void RecordCascadeFailure(int64 event_id, const std::string& error, int max_attempts) {
@@ -267,7 +306,7 @@ int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
         drained = true;
       } else {
         claimed = ev->id;
-        while (!ApplyCascadeBatch(*ev, batch_size, db_role)) {
+        while (ApplyCascadeBatch(*ev, batch_size, db_role, LockWait::Wait) != BatchOutcome::Done) {
           PgCall([]() { CHECK_FOR_INTERRUPTS(); });
         }
       }

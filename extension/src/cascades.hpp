@@ -29,11 +29,19 @@ void EnqueueCascade(const Actor& actor, const CascadeEvent& event);
 // running. nullopt when nothing is due.
 std::optional<CascadeEvent> ClaimNextCascade();
 
+enum class BatchOutcome { More, Done, Blocked };
+// Wait: wait for keys another transaction has locked (apply_cascades()).
+// Skip: skip them and answer Blocked when they were all that was left (the
+// worker: it never waits on a row lock, so it is never part of a deadlock).
+enum class LockWait { Wait, Skip };
+
 // Applies at most batch_size key deletions of a claimed event and records the
-// progress in the same transaction. Returns true when the event is done.
-// Re-applying a done or partially applied event changes nothing more than
-// what is still due: every step re-checks the identity tables.
-bool ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::string& db_role);
+// progress in the same transaction; Done when the event is finished (then
+// recorded done and audited). Re-applying a done or partially applied event
+// changes nothing more than what is still due: every step re-checks the
+// identity tables.
+BatchOutcome ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::string& db_role,
+                               LockWait lock_wait);
 
 // Records a failed attempt: back to pending with a backoff, or failed for good
 // after max_attempts. Runs in a fresh transaction after the failed one.
