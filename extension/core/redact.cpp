@@ -1,23 +1,21 @@
 #include "redact.hpp"
 
+#include <cstring>
+
 #include "key_codec.hpp"
 
 namespace insight::core {
 
 namespace {
 
-char Lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char Lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool IsDelimiter(unsigned char c) noexcept {
+  // c == 0 is caught by the first test: strchr would match the terminator.
   if (c <= 0x20 || c == 0x7F) return true;
-  switch (c) {
-    case '\'': case '"': case '`': case ',': case ';': case ':': case '(': case ')':
-    case '[': case ']': case '{': case '}': case '<': case '>': case '=': case '|':
-    case '&': case '!': case '?': case '*': case '$': case '\\':
-      return true;
-    default:
-      return false;
-  }
+  return std::strchr("'\"`,;:()[]{}<>=|&!?*$\\", c) != nullptr;
 }
 
 // Length of the prefix (case-insensitive) at text[pos], or 0.
@@ -36,9 +34,9 @@ bool IsHex(char c) noexcept {
 }
 
 struct Token {
-  size_t start = 0;   // the prefix (a digest: its first digit)
-  size_t body = 0;    // first body character (a digest: its first digit)
-  size_t end = 0;     // one past the last body character
+  size_t start = 0;  // the prefix (a digest: its first digit)
+  size_t body = 0;   // first body character (a digest: its first digit)
+  size_t end = 0;    // one past the last body character
   bool digest = false;
 };
 

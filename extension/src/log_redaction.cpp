@@ -172,7 +172,8 @@ void RedactActivity(const char* text) noexcept {
 }
 
 void PostParseAnalyzeHook(ParseState* pstate, Query* query, JumbleState* jstate) {
-  if (g_prev_post_parse_analyze_hook != nullptr) g_prev_post_parse_analyze_hook(pstate, query, jstate);
+  if (g_prev_post_parse_analyze_hook != nullptr)
+    g_prev_post_parse_analyze_hook(pstate, query, jstate);
   if (g_redact_logs && pstate != nullptr) RedactActivity(pstate->p_sourcetext);
 }
 

@@ -25,13 +25,12 @@ using namespace insight::core;
 
 namespace {
 
-#define FUZZ_CHECK(cond)                                                     \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, \
-              #cond);                                                        \
-      abort();                                                               \
-    }                                                                        \
+#define FUZZ_CHECK(cond)                                                             \
+  do {                                                                               \
+    if (!(cond)) {                                                                   \
+      fprintf(stderr, "invariant failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      abort();                                                                       \
+    }                                                                                \
   } while (0)
 
 bool B62(char c) {
@@ -76,7 +75,8 @@ void VerifyPath(std::string_view text, const uint8_t* data, size_t size) {
   facts.owner_exists = b0 & 8;
   facts.owner_platform_admin = b0 & 16;
   facts.owner_role = static_cast<Role>(b1 % 4);
-  VerifyOutcome out = ok ? DecideVerify((b0 & 32) != 0, facts) : VerifyOutcome{VerifyCode::Malformed, {}};
+  VerifyOutcome out =
+      ok ? DecideVerify((b0 & 32) != 0, facts) : VerifyOutcome{VerifyCode::Malformed, {}};
   std::string_view name = VerifyCodeName(out.code);
   FUZZ_CHECK(!name.empty());
   if (out.code == VerifyCode::Valid) {
@@ -100,7 +100,8 @@ void CodecChecks(std::string_view text) {
     FUZZ_CHECK(Base62Decode(text.substr(text.size() - 6), &stored));
     FUZZ_CHECK(stored == Crc32(text.substr(0, text.size() - 6)));
     std::string hint = MakeHint(text);
-    FUZZ_CHECK(hint == std::string(text.substr(0, plen + 4)) + "..." + std::string(text.substr(text.size() - 4)));
+    FUZZ_CHECK(hint == std::string(text.substr(0, plen + 4)) + "..." +
+                           std::string(text.substr(text.size() - 4)));
     // The redacted form and the hint never carry the secret.
     std::string secret(text.substr(plen + 17, kSecretLen));
     FUZZ_CHECK(hint.find(secret.substr(0, 8)) == std::string::npos);

@@ -60,11 +60,11 @@ TEST(Redact, NearMissKeysAreRedactedToo) {
   std::string key = NewKey(KeyKind::User, 6);
   std::vector<std::string> near = {
       key.substr(0, key.size() - 1) + (key.back() == 'a' ? "b" : "a"),  // checksum off
-      key.substr(0, 40),                                                  // truncated
-      key + "XYZ",                                                        // too long
-      key.substr(0, 30) + "\xD0\xB0" + key.substr(31),                    // Cyrillic a
-      key.substr(0, 30) + "-" + key.substr(31),                           // stray dash
-      "IK_USER_" + key.substr(8),                                         // shouted prefix
+      key.substr(0, 40),                                                // truncated
+      key + "XYZ",                                                      // too long
+      key.substr(0, 30) + "\xD0\xB0" + key.substr(31),                  // Cyrillic a
+      key.substr(0, 30) + "-" + key.substr(31),                         // stray dash
+      "IK_USER_" + key.substr(8),                                       // shouted prefix
   };
   for (const std::string& n : near) {
     std::string out = RedactKeys(n);
@@ -74,10 +74,10 @@ TEST(Redact, NearMissKeysAreRedactedToo) {
 }
 
 TEST(Redact, ProseAboutTheFormatIsLeftAlone) {
-  for (std::string text : {std::string("keys start with ik_user_ or ik_org_."),
-                           std::string("ik_user_short"), std::string("ik_org_1234567"),
-                           std::string("no keys here"), std::string(""),
-                           std::string("ik_use"), std::string("i")}) {
+  for (std::string text :
+       {std::string("keys start with ik_user_ or ik_org_."), std::string("ik_user_short"),
+        std::string("ik_org_1234567"), std::string("no keys here"), std::string(""),
+        std::string("ik_use"), std::string("i")}) {
     EXPECT_EQ(RedactKeys(text), text);
     EXPECT_FALSE(MayContainKey(text)) << text;
     EXPECT_EQ(CountKeyTokens(text), 0u);
