@@ -9,10 +9,15 @@
 // event becomes a PgError here, is recorded against that event, and the
 // worker goes on with the next one (TimescaleDB's src/bgw/job.c does the same
 // abort / new transaction / record dance).
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <string>
 
+#include <sys/resource.h>
+
 #include "../extension/src/cascades.hpp"
+#include "worker.hpp"
 #include "worker_registry.hpp"
 
 extern "C" {
@@ -36,6 +41,8 @@ PGDLLEXPORT void insight_cascade_worker_main(Datum main_arg);
 namespace insight::worker {
 
 namespace {
+
+using insight::g_cascade_worker_nice;
 
 MemoryContext g_loop_context = nullptr;
 
@@ -133,14 +140,38 @@ std::string ErrorMessage(const PgError& e) {
   return message != nullptr ? message : "unknown error";
 }
 
+// The worker yields the CPU to foreground backends (verification above all):
+// a niced process gets a small share when the cores are contended and all of
+// it when they are idle. Raising the nice value always works; lowering it
+// needs a privilege the server does not have, so it waits for a restart.
+void ApplyNice() {
+  errno = 0;
+  int current = getpriority(PRIO_PROCESS, 0);
+  if (errno != 0 || current == g_cascade_worker_nice) return;
+  if (setpriority(PRIO_PROCESS, 0, g_cascade_worker_nice) != 0) {
+    int err = errno;
+    PgCall([err, current]() {
+      ereport(LOG, (errmsg("insight_keys cascade worker: could not change nice from %d to %d: %s; "
+                           "it applies when the worker restarts",
+                           current, g_cascade_worker_nice, strerror(err))));
+    });
+  }
+}
+
 void LogSettings(const char* when) {
+  ApplyNice();
   PgCall([when]() {
-    ereport(LOG, (errmsg("insight_keys cascade worker %s: batch_size=%d naptime=%ds max_attempts=%d",
-                         when, g_cascade_batch_size, g_cascade_naptime_s, g_cascade_max_attempts)));
+    ereport(LOG, (errmsg("insight_keys cascade worker %s: batch_size=%d naptime=%ds max_attempts=%d nice=%d",
+                         when, g_cascade_batch_size, g_cascade_naptime_s, g_cascade_max_attempts,
+                         g_cascade_worker_nice)));
   });
 }
 
-enum class BatchResult { Idle, Progress, Blocked, Failed, ExtensionGone };
+enum class BatchResult { Idle, Progress, Failed, ExtensionGone };
+
+// Where the worker is in the event it works on (see ApplyCascadeBatch).
+int64 g_cursor_event = 0;
+std::optional<core::Uuid> g_cursor;
 
 // One transaction: claim the oldest due event and apply one batch of it.
 BatchResult RunOneBatch(const std::string& db_role) {
@@ -157,14 +188,16 @@ BatchResult RunOneBatch(const std::string& db_role) {
     BatchOutcome outcome = BatchOutcome::Done;
     if (ev) {
       claimed = ev->id;
-      outcome = ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip);
+      if (g_cursor_event != ev->id) g_cursor.reset();
+      g_cursor_event = ev->id;
+      outcome = ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip, &g_cursor);
     }
     e.End();
     CommitBatch();
-    if (!ev) return BatchResult::Idle;
-    // Blocked: the rest of the event is locked by another transaction; look
-    // again after a short sleep instead of spinning on it.
-    return outcome == BatchOutcome::Blocked ? BatchResult::Blocked : BatchResult::Progress;
+    // Blocked: the rest of the event is locked by another transaction; the
+    // event was deferred a little and the next claim takes the one behind it.
+    (void) outcome;
+    return ev ? BatchResult::Progress : BatchResult::Idle;
   } catch (const PgError& e) {
     error = ErrorMessage(e);
   } catch (const std::exception& e) {  // SqlError, bad_alloc
@@ -173,6 +206,7 @@ BatchResult RunOneBatch(const std::string& db_role) {
   // Outside the catch scopes: abort, then record the failure in a transaction
   // of its own so the event backs off and later events go on.
   AbortBatch();
+  g_cursor_event = 0;  // what the failed batch saw was rolled back
   PgCall([&]() {
     ereport(WARNING, (errmsg("insight_keys cascade worker: cascade event %lld failed: %s",
                              static_cast<long long>(claimed), error.c_str())));

@@ -16,4 +16,7 @@ void InitCascadeWorkers(bool preloaded);
 // event). Plain C code, never throws; a no-op without the preloaded registry.
 void WakeCascadeWorkerAtCommit() noexcept;
 
+// insight.cascade_worker_nice (defined by InitCascadeWorkers when preloaded).
+extern int g_cascade_worker_nice;
+
 }  // namespace insight

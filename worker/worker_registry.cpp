@@ -9,6 +9,7 @@ extern "C" {
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "utils/guc.h"
 }
 
 namespace insight::worker {
@@ -139,8 +140,15 @@ void AtCommit(unsigned what) noexcept { g_at_commit |= what; }
 
 namespace insight {
 
+int g_cascade_worker_nice = 10;
+
 void InitCascadeWorkers(bool preloaded) {
   if (!preloaded) return;
+  DefineCustomIntVariable(
+      "insight.cascade_worker_nice",
+      "Scheduling priority (nice) of the cascade workers.",
+      "Higher yields more CPU to other backends when the cores are busy; 0 competes equally.",
+      &g_cascade_worker_nice, 10, 0, 19, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   worker::InstallRegistryHooks();
   worker::InstallUtilityHook();
   worker::RegisterLauncher();

@@ -48,15 +48,23 @@ Statement g_claim = {
 // drainers working on overlapping keys lock them in the same order. The
 // worker's variant skips keys another transaction holds (it never waits on a
 // row lock, so it can never be part of a deadlock); apply_cascades() waits.
+//
+// $7 is a cursor: the highest key id this drainer deleted so far in the event.
+// Starting the index range after it keeps each batch from walking the index
+// entries of the keys earlier batches deleted (quadratic in the batch count
+// otherwise). Keys it skipped below the cursor are found by the final check
+// (REMAINING, without cursor), which then restarts from the bottom.
+// Returns one row: keys deleted (and audited), the highest id deleted.
 #define DELETE_BATCH(victims, lock)                                                     \
   "WITH victims AS (SELECT k.id FROM insight.api_keys k WHERE " victims                 \
-  " ORDER BY k.id LIMIT $3 FOR UPDATE OF k" lock "), "                                   \
+  " AND k.id > $7 ORDER BY k.id LIMIT $3 FOR UPDATE OF k" lock "), "                    \
   "gone AS (DELETE FROM insight.api_keys k USING victims v WHERE k.id = v.id "          \
-  "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name) "                             \
-  "INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, key_id, detail) " \
-  "SELECT 'cascade', $4, 'key.deleted', g.org_id, g.owner_id, g.id, "                   \
-  "  jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', $6::bigint) " \
-  "FROM gone g"
+  "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name), "                            \
+  "audited AS (INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, key_id, detail) " \
+  "  SELECT 'cascade', $4, 'key.deleted', g.org_id, g.owner_id, g.id, "                 \
+  "    jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', $6::bigint) " \
+  "  FROM gone g RETURNING 1) "                                                          \
+  "SELECT (SELECT count(*) FROM audited), (SELECT g.id FROM gone g ORDER BY g.id DESC LIMIT 1)"
 
 #define USER_VICTIMS                                                                   \
   "k.owner_id = $1 AND k.kind = 'user' "                                               \
@@ -69,7 +77,7 @@ Statement g_claim = {
   "k.org_id = $2 "                                                                     \
   "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"
 
-#define DELETE_ARGS 6, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID}, nullptr
+#define DELETE_ARGS 7, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID}, nullptr
 
 Statement g_delete_user_keys = {DELETE_BATCH(USER_VICTIMS, ""), DELETE_ARGS};
 Statement g_delete_membership_keys = {DELETE_BATCH(MEMBERSHIP_VICTIMS, ""), DELETE_ARGS};
@@ -78,7 +86,7 @@ Statement g_delete_user_keys_skip = {DELETE_BATCH(USER_VICTIMS, " SKIP LOCKED"),
 Statement g_delete_membership_keys_skip = {DELETE_BATCH(MEMBERSHIP_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
 Statement g_delete_org_keys_skip = {DELETE_BATCH(ORG_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
 
-// After a short skipping batch: is any victim left (held by someone else)?
+// After a short batch: is any victim left (held or changed by someone else)?
 #define REMAINING(victims) \
   "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
 #define REMAINING_ARGS 2, {UUIDOID, UUIDOID}, nullptr
@@ -129,6 +137,13 @@ Statement g_failure = {
     "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ " FAILED_ATTEMPTS ")) "
     "WHERE id = $1 AND state IN ('pending', 'running')",  // never reopen a finished event
     3, {INT8OID, TEXTOID, INT4OID}, nullptr};
+
+// An event whose remaining keys another transaction holds steps aside for a
+// moment, so the events behind it go on meanwhile.
+Statement g_defer = {
+    "UPDATE insight.cascade_queue SET next_attempt_at = clock_timestamp() + interval '250 ms' "
+    "WHERE id = $1",
+    1, {INT8OID}, nullptr};
 
 Statement g_next_due = {
     "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::bigint "
@@ -203,8 +218,8 @@ std::optional<CascadeEvent> ClaimNextCascade() {
 }
 
 BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role,
-                               LockWait lock_wait) {
-  char nulls[7] = "      ";
+                               LockWait lock_wait, std::optional<core::Uuid>* cursor) {
+  char nulls[8] = "       ";
   Datum user = OptionalUuid(ev.user, &nulls[0]);
   Datum org = OptionalUuid(ev.org, &nulls[1]);
   Datum event_id = Int64GetDatum(ev.id);
@@ -215,16 +230,24 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
   bool finished = true;
   bool blocked = false;
   if (std::optional<Deletion> deletion = DeletionFor(ev.event)) {
-    Datum args[6] = {user, org, Int32GetDatum(batch_size), role, reason, event_id};
+    Datum args[7] = {user, org, Int32GetDatum(batch_size), role, reason, event_id,
+                     UuidToDatum(cursor->value_or(core::Uuid{}))};  // nil uuid: from the bottom
     bool skip = lock_wait == LockWait::Skip;
-    deleted = Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
+    Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
+    deleted = static_cast<uint64>(ColumnInt64(0, 1));
+    if (!ColumnIsNull(0, 2)) *cursor = ColumnUuid(0, 2);
     finished = deleted < static_cast<uint64>(batch_size);
-    if (finished && skip) {
-      // Short because the rest is gone, or because another transaction holds
-      // some of it: only the first is the end of the event.
-      Run(*deletion->remaining, args, nulls, true);
-      blocked = ColumnBool(0, 1);
-      finished = !blocked;
+    if (finished) {
+      // A short batch is not proof of the end: rows locked by another
+      // transaction (skipped, or dropped by the row locking after LIMIT when
+      // it deleted or updated them meanwhile) may still be due. Not read-only:
+      // the check must see this transaction's own deletions.
+      Run(*deletion->remaining, args, nulls, false);
+      if (ColumnBool(0, 1)) {
+        finished = false;
+        blocked = skip;
+        cursor->reset();
+      }
     }
     if (finished && ev.event == "user_deleted" && ev.user) Run(g_mark_creator_deleted, &user, nulls, false);
   } else if (ev.event == "role_changed" || ev.event == "platform_admin_removed") {
@@ -240,7 +263,9 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
   Datum progress[2] = {event_id, Int64GetDatum(static_cast<int64>(deleted))};
   if (!finished) {
     Run(g_progress, progress, nullptr, false);
-    return blocked ? BatchOutcome::Blocked : BatchOutcome::More;
+    if (!blocked) return BatchOutcome::More;
+    Run(g_defer, &event_id, nullptr, false);
+    return BatchOutcome::Blocked;
   }
   Run(g_done, progress, nullptr, false);
   int64 total = ColumnInt64(0, 1);
@@ -306,7 +331,8 @@ int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
         drained = true;
       } else {
         claimed = ev->id;
-        while (ApplyCascadeBatch(*ev, batch_size, db_role, LockWait::Wait) != BatchOutcome::Done) {
+        std::optional<core::Uuid> cursor;
+        while (ApplyCascadeBatch(*ev, batch_size, db_role, LockWait::Wait, &cursor) != BatchOutcome::Done) {
           PgCall([]() { CHECK_FOR_INTERRUPTS(); });
         }
       }

@@ -40,8 +40,10 @@ enum class LockWait { Wait, Skip };
 // recorded done and audited). Re-applying a done or partially applied event
 // changes nothing more than what is still due: every step re-checks the
 // identity tables.
+// cursor: the drainer's position in the event between batches (start with
+// nullopt; keep it while the same event continues; losing it only costs speed).
 BatchOutcome ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::string& db_role,
-                               LockWait lock_wait);
+                               LockWait lock_wait, std::optional<core::Uuid>* cursor);
 
 // Records a failed attempt: back to pending with a backoff, or failed for good
 // after max_attempts. Runs in a fresh transaction after the failed one.
