@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -227,6 +228,54 @@ BatchResult RunOneBatch(const std::string& db_role) {
   return BatchResult::Progress;
 }
 
+// Periodic per-database work besides the queue, each run in a transaction of
+// its own (in the extension's elevated context) at most every *interval_s
+// seconds; a failure is logged and retried at the next interval. Adding one
+// is one line in g_periodic, e.g.
+//   {"insight_keys: flushing last use", &g_some_interval_s, []() { SomeFlush(); }},
+struct PeriodicTask {
+  const char* activity;
+  const int* interval_s;
+  void (*run)();
+  TimestampTz last_run;
+};
+std::vector<PeriodicTask> g_periodic = {};
+
+long RunPeriodicTasks() {
+  long next_ms = -1;
+  for (PeriodicTask& task : g_periodic) {
+    TimestampTz now = GetCurrentTimestamp();
+    long interval_ms = static_cast<long>(*task.interval_s) * 1000L;
+    long since_ms = TimestampDifferenceMilliseconds(task.last_run, now);
+    if (task.last_run == 0 || since_ms >= interval_ms) {
+      task.last_run = now;
+      std::string error;
+      try {
+        BeginBatch(task.activity);
+        Elevated e = Elevated::Begin();
+        task.run();
+        e.End();
+        CommitBatch();
+      } catch (const PgError& e) {
+        error = ErrorMessage(e);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
+      if (!error.empty()) {
+        AbortBatch();
+        PgCall([&]() {
+          ereport(WARNING, (errmsg("insight_keys cascade worker: \"%s\" failed: %s", task.activity,
+                                   error.c_str())));
+        });
+      }
+      since_ms = 0;
+    }
+    long due_ms = interval_ms - since_ms;
+    next_ms = next_ms < 0 ? due_ms : Min(next_ms, due_ms);
+  }
+  return next_ms;
+}
+
 // Milliseconds until the next event is due (a backoff), capped by the naptime.
 long NextSweepMs() {
   long naptime_ms = static_cast<long>(g_cascade_naptime_s) * 1000L;
@@ -290,6 +339,8 @@ void CascadeWorkerLoop(Oid db) {
     } while (result == BatchResult::Progress);
 
     long sleep_ms = NextSweepMs();
+    long periodic_ms = RunPeriodicTasks();
+    if (periodic_ms >= 0) sleep_ms = Max(Min(sleep_ms, periodic_ms), 10L);
     PgCall([sleep_ms]() {
       (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
                        PG_WAIT_EXTENSION);
