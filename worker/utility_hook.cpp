@@ -6,6 +6,7 @@
 extern "C" {
 #include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
+#include "commands/defrem.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
@@ -21,9 +22,10 @@ namespace {
 
 ProcessUtility_hook_type g_prev_utility = nullptr;
 
-// How long the launcher leaves a database alone after DROP DATABASE stopped its
-// worker: dropdb() waits up to 5 s for other backends; if it fails anyway the
-// worker comes back after this.
+// How long the launcher leaves a database alone after a statement that needs
+// it without connections stopped its worker: PostgreSQL waits up to 5 s for
+// other backends to leave; if the statement fails anyway the worker comes back
+// after this.
 constexpr int kDropHoldMs = 10000;
 
 bool NamesInsightKeys(List* objects) {
@@ -43,21 +45,53 @@ bool MayDropDatabase(Oid db) {
 #endif
 }
 
-// A worker connected to the database would make DROP DATABASE fail ("being
-// accessed by other users"): hold the slot and ask the worker to leave first.
-void StopWorkerBeforeDrop(const char* dbname) {
+// A worker connected to the database would make DROP DATABASE (and RENAME,
+// SET TABLESPACE, use as a TEMPLATE) fail with "being accessed by other
+// users": hold the slot and ask the worker to leave first. Returns the
+// database held, InvalidOid when none.
+Oid StopWorkerFor(const char* dbname) {
   Registry* r = SharedRegistry();
+  if (r == nullptr || dbname == nullptr) return InvalidOid;
   Oid db = get_database_oid(dbname, true);
-  if (r == nullptr || !OidIsValid(db) || !MayDropDatabase(db)) return;
+  if (!OidIsValid(db) || !MayDropDatabase(db)) return InvalidOid;
   TimestampTz hold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kDropHoldMs);
   SpinLockAcquire(&r->mutex);
   pid_t pid = 0;
-  if (DatabaseSlot* slot = FindOrAddSlot(r, db)) {
+  DatabaseSlot* slot = FindOrAddSlot(r, db);
+  if (slot != nullptr) {
     slot->hold_until = hold;
     pid = slot->pid;
   }
   SpinLockRelease(&r->mutex);
+  if (slot == nullptr) return InvalidOid;
   if (pid != 0) kill(pid, SIGTERM);
+  return db;
+}
+
+// The statement succeeded: the database may have its worker back at once.
+void ReleaseHold(Oid db) {
+  Registry* r = SharedRegistry();
+  SpinLockAcquire(&r->mutex);
+  if (DatabaseSlot* slot = FindSlot(r, db)) slot->hold_until = 0;
+  SpinLockRelease(&r->mutex);
+  WakeLauncher();
+}
+
+const char* TemplateOf(CreatedbStmt* stmt) {
+  ListCell* lc;
+  foreach (lc, stmt->options) {
+    DefElem* option = lfirst_node(DefElem, lc);
+    if (strcmp(option->defname, "template") == 0 && option->arg != nullptr) return defGetString(option);
+  }
+  return nullptr;
+}
+
+bool MovesTablespace(AlterDatabaseStmt* stmt) {
+  ListCell* lc;
+  foreach (lc, stmt->options) {
+    if (strcmp(lfirst_node(DefElem, lc)->defname, "tablespace") == 0) return true;
+  }
+  return false;
 }
 
 void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
@@ -65,6 +99,7 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   Node* parsetree = pstmt->utilityStmt;
   unsigned at_commit = 0;
+  Oid held = InvalidOid;
   if (IsA(parsetree, CreateExtensionStmt)) {
     if (strcmp(castNode(CreateExtensionStmt, parsetree)->extname, "insight_keys") == 0) {
       at_commit = kRequestWorker;
@@ -76,8 +111,14 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
     }
   } else if (IsA(parsetree, CreatedbStmt)) {
     at_commit = kWakeLauncher;  // the new database may come with insight_keys from its template
+    held = StopWorkerFor(TemplateOf(castNode(CreatedbStmt, parsetree)));
   } else if (IsA(parsetree, DropdbStmt)) {
-    StopWorkerBeforeDrop(castNode(DropdbStmt, parsetree)->dbname);
+    // The hold is not released: the database is gone once this commits.
+    (void) StopWorkerFor(castNode(DropdbStmt, parsetree)->dbname);
+  } else if (IsA(parsetree, RenameStmt) && castNode(RenameStmt, parsetree)->renameType == OBJECT_DATABASE) {
+    held = StopWorkerFor(castNode(RenameStmt, parsetree)->subname);
+  } else if (IsA(parsetree, AlterDatabaseStmt) && MovesTablespace(castNode(AlterDatabaseStmt, parsetree))) {
+    held = StopWorkerFor(castNode(AlterDatabaseStmt, parsetree)->dbname);
   }
 
   if (g_prev_utility) {
@@ -89,6 +130,9 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   // Reached only when the statement succeeded; the transaction may still abort,
   // and then nothing happens.
   if (at_commit != 0) AtCommit(at_commit);
+  // After a failure (an ereport out of the standard path) the hold stays and
+  // expires by itself.
+  if (OidIsValid(held)) ReleaseHold(held);
 }
 
 }  // namespace

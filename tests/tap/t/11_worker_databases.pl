@@ -68,6 +68,7 @@ is($node->safe_psql('one', q{SELECT count(*) FROM insight.api_keys WHERE org_id 
   '1500', 'one: the other organization keeps its keys');
 
 # ---- a database created later, without a restart
+my ($ret, $stdout, $stderr);
 my $launcher = $node->safe_psql('postgres',
   "SELECT pid FROM pg_stat_activity WHERE backend_type = 'insight_keys launcher'");
 $node->safe_psql('postgres', 'CREATE DATABASE two');
@@ -98,12 +99,25 @@ $node->safe_psql('one', 'CREATE EXTENSION insight_keys');
 $node->poll_query_until('postgres', 'SELECT (' . workers_in('one') . ') = 1') or die 'no worker after CREATE EXTENSION again';
 pass('CREATE EXTENSION again starts a worker again');
 
+# ---- statements that need a database without connections work although a
+# worker is connected: it is asked to leave and comes back afterwards
+($ret, $stdout, $stderr) = $node->psql('postgres', 'ALTER DATABASE one RENAME TO uno');
+is($ret, 0, 'ALTER DATABASE RENAME succeeds while the database has a worker');
+$node->poll_query_until('postgres', 'SELECT (' . workers_in('uno') . ') = 1') or die 'no worker after the rename';
+pass('the renamed database has its worker back');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'CREATE DATABASE copy TEMPLATE uno');
+is($ret, 0, 'CREATE DATABASE ... TEMPLATE a database with a worker succeeds');
+$node->poll_query_until('postgres', 'SELECT (' . workers_in('copy') . ') = 1') or die 'no worker in the copy';
+pass('the copy, which has the extension, gets its own worker');
+$node->poll_query_until('postgres', 'SELECT (' . workers_in('uno') . ') = 1') or die 'no worker back in the template';
+pass('and the template database gets its worker back');
+
 # ---- DROP DATABASE succeeds although a worker is connected, without FORCE
-my ($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE two');
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE two');
 is($ret, 0, 'DROP DATABASE succeeds while the database has a worker');
 is($stderr, '', 'with no error');
 is($node->safe_psql('postgres', workers_in('two')), '0', 'its worker is gone');
-is($node->safe_psql('postgres', workers_in('one')), '1', 'the other worker stays');
+is($node->safe_psql('postgres', workers_in('uno')), '1', 'the other worker stays');
 
 $node->stop;
 done_testing();
