@@ -77,6 +77,20 @@ SELECT capacity, entries FROM insight.verify_cache_status();
 RESET insight.verify_cache_size;
 SELECT capacity FROM insight.verify_cache_status();
 
+-- ---------------------------------------------------------------- parallel plans
+-- Under a Gather node verify runs in the leader, in parallel mode, where no
+-- new snapshot may be taken: it reads in the statement's snapshot and caches
+-- nothing it read there.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM vcache_keys k, LATERAL insight.verify(k.api_key) v WHERE v.valid;
+SELECT count(*) FROM vcache_keys k, LATERAL insight.verify(k.api_key) v WHERE v.valid;
+SELECT entries FROM insight.verify_cache_status();
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
 -- ---------------------------------------------------------------- changes in this session
 -- A change made by this session's own transaction applies at once, and a
 -- rolled-back one leaves no trace.

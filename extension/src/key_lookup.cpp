@@ -6,6 +6,8 @@
 
 extern "C" {
 #include "access/genam.h"
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
@@ -121,6 +123,7 @@ struct RawKey {
   bool owner_exists;
   bool owner_admin;
   core::Role role;
+  bool cacheable;  // read in a fresh snapshot: may be cached
 };
 
 // Inside PgCall: one equality probe of a unique index; read() sees the row.
@@ -153,7 +156,11 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
   // Before the snapshot: facts read in it are cached only if no invalidation
   // arrives meanwhile (see VerifyCacheGeneration).
   uint64_t generation = VerifyCacheGeneration();
-  Snapshot snap = RegisterSnapshot(GetLatestSnapshot());
+  // A query with a Gather node runs its leader in parallel mode, where no new
+  // snapshot may be taken: read in the statement's snapshot then, and cache
+  // nothing (it may predate an invalidation this backend already processed).
+  raw->cacheable = !IsInParallelMode();
+  Snapshot snap = RegisterSnapshot(raw->cacheable ? GetLatestSnapshot() : GetActiveSnapshot());
   ScanKeyData key;
   ScanKeyInit(&key, attno, BTEqualStrategyNumber, eq, value);
   raw->found = Probe(r.api_keys, index, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
@@ -214,7 +221,7 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     facts.owner_exists = raw->owner_exists;
     facts.owner_admin = raw->owner_admin;
     facts.role = raw->role;
-    OwnerFactsStore(raw->org.data, owner, facts, generation);
+    if (raw->cacheable) OwnerFactsStore(raw->org.data, owner, facts, generation);
   }
   UnregisterSnapshot(snap);
 }
@@ -261,7 +268,8 @@ void AcceptInvalidations() {
   PgCall([]() { AcceptInvalidationMessages(); });
 }
 
-bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t secret_hash[32]) {
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t secret_hash[32],
+                         bool* cacheable) {
   Relations r = ResolveRelations();
   RawKey raw;
   char lookup[core::kLookupLen];
@@ -272,6 +280,7 @@ bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t sec
     ReadKey(r, r.keys_lookup_idx, r.k_lookup, F_TEXTEQ, PointerGetDatum(value), &raw);
     pfree(value);
   });
+  *cacheable = raw.cacheable;
   if (!raw.found) return false;
   FillRecord(raw, rec);
   if (raw.hash_ok) {

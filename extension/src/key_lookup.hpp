@@ -18,8 +18,10 @@ void InitKeyLookup();
 // secret_hash), or its id; false when there is no such row. Each reads in a
 // fresh snapshot taken after the caller accepted invalidation messages, so a
 // change committed before the call is always seen. facts.hash_matches and
-// facts.expired are left to the caller.
-bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32]);
+// facts.expired are left to the caller. cacheable is false when the read had
+// to use the statement's snapshot (the leader of a parallel query).
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32],
+                         bool* cacheable);
 bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record);
 
 // Processes pending invalidation messages (cheap when there are none).

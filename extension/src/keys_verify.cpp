@@ -158,9 +158,12 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
     stored = entry->secret_hash;
   } else {
     uint64_t generation = VerifyCacheGeneration();
-    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash)) return {core::VerifyCode::NotFound, {}};
+    bool cacheable = false;
+    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash, &cacheable)) {
+      return {core::VerifyCode::NotFound, {}};
+    }
     stored = read_hash;
-    entry = VerifyCacheStore(parsed.lookup_id, read_hash, *rec, generation);
+    if (cacheable) entry = VerifyCacheStore(parsed.lookup_id, read_hash, *rec, generation);
   }
 
   TimestampTz now = GetCurrentTimestamp();
