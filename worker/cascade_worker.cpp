@@ -162,9 +162,11 @@ void ApplyNice() {
 void LogSettings(const char* when) {
   ApplyNice();
   PgCall([when]() {
-    ereport(LOG, (errmsg("insight_keys cascade worker %s: batch_size=%d naptime=%ds max_attempts=%d nice=%d",
-                         when, g_cascade_batch_size, g_cascade_naptime_s, g_cascade_max_attempts,
-                         g_cascade_worker_nice)));
+    ereport(
+        LOG,
+        (errmsg("insight_keys cascade worker %s: batch_size=%d naptime=%ds max_attempts=%d nice=%d",
+                when, g_cascade_batch_size, g_cascade_naptime_s, g_cascade_max_attempts,
+                g_cascade_worker_nice)));
   });
 }
 
@@ -186,18 +188,17 @@ BatchResult RunOneBatch(const std::string& db_role) {
     }
     Elevated e = Elevated::Begin();
     std::optional<CascadeEvent> ev = ClaimNextCascade();
-    BatchOutcome outcome = BatchOutcome::Done;
     if (ev) {
       claimed = ev->id;
       if (g_cursor_event != ev->id) g_cursor.reset();
       g_cursor_event = ev->id;
-      outcome = ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip, &g_cursor);
+      // More, Done and Blocked all mean: claim again. A Blocked event (the
+      // rest of its keys locked by another transaction) was deferred a little,
+      // so the next claim takes the one behind it.
+      (void)ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip, &g_cursor);
     }
     e.End();
     CommitBatch();
-    // Blocked: the rest of the event is locked by another transaction; the
-    // event was deferred a little and the next claim takes the one behind it.
-    (void) outcome;
     return ev ? BatchResult::Progress : BatchResult::Idle;
   } catch (const PgError& e) {
     error = ErrorMessage(e);
@@ -209,8 +210,13 @@ BatchResult RunOneBatch(const std::string& db_role) {
   AbortBatch();
   g_cursor_event = 0;  // what the failed batch saw was rolled back
   PgCall([&]() {
-    ereport(WARNING, (errmsg("insight_keys cascade worker: cascade event %lld failed: %s",
-                             static_cast<long long>(claimed), error.c_str())));
+    if (claimed != 0) {
+      ereport(WARNING, (errmsg("insight_keys cascade worker: cascade event %lld failed: %s",
+                               static_cast<long long>(claimed), error.c_str())));
+    } else {
+      ereport(WARNING, (errmsg("insight_keys cascade worker: could not claim a cascade: %s",
+                               error.c_str())));
+    }
   });
   if (claimed == 0) return BatchResult::Failed;  // nothing to charge it to: wait for the sweep
   try {
@@ -338,12 +344,15 @@ void CascadeWorkerLoop(Oid db) {
       }
     } while (result == BatchResult::Progress);
 
-    long sleep_ms = NextSweepMs();
+    // After a failure that could not be charged to an event, a full naptime:
+    // retrying at once would only repeat it.
+    long sleep_ms = result == BatchResult::Failed ? static_cast<long>(g_cascade_naptime_s) * 1000L
+                                                  : NextSweepMs();
     long periodic_ms = RunPeriodicTasks();
     if (periodic_ms >= 0) sleep_ms = Max(Min(sleep_ms, periodic_ms), 10L);
     PgCall([sleep_ms]() {
-      (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
-                       PG_WAIT_EXTENSION);
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms,
+                      PG_WAIT_EXTENSION);
       ResetLatch(MyLatch);
       CHECK_FOR_INTERRUPTS();
     });
@@ -365,17 +374,18 @@ extern "C" void insight_cascade_worker_main(Datum main_arg) {
   pqsignal(SIGHUP, SignalHandlerForConfigReload);
   pqsignal(SIGTERM, die);
   BackgroundWorkerUnblockSignals();
-  if (SharedRegistry() == nullptr) ereport(ERROR, (errmsg("insight_keys cascade worker: shared memory not initialized")));
+  if (SharedRegistry() == nullptr)
+    ereport(ERROR, (errmsg("insight_keys cascade worker: shared memory not initialized")));
   // Claim before connecting: a duplicate (two starts racing) leaves at once.
   if (!ClaimSlot(db)) proc_exit(0);
   before_shmem_exit(ReleaseSlot, ObjectIdGetDatum(db));
   BackgroundWorkerInitializeConnectionByOid(db, InvalidOid, 0);
-  g_loop_context = AllocSetContextCreate(TopMemoryContext, "insight_keys cascade loop",
-                                         ALLOCSET_DEFAULT_SIZES);
+  g_loop_context =
+      AllocSetContextCreate(TopMemoryContext, "insight_keys cascade loop", ALLOCSET_DEFAULT_SIZES);
   MemoryContextSwitchTo(g_loop_context);
   // The boundary: a C++ exception or a PostgreSQL error that escapes the loop
   // ends the worker with an ERROR (exit 1); the launcher starts it again.
-  (void) insight::InvokeGuarded([db]() -> Datum {
+  (void)insight::InvokeGuarded([db]() -> Datum {
     insight::worker::CascadeWorkerLoop(db);
     return Datum(0);
   });

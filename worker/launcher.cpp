@@ -43,6 +43,8 @@ constexpr int kRestartDelayMs = 1000;
 // Launcher-local, indexed like Registry::slots.
 BackgroundWorkerHandle* g_handles[kMaxDatabases];
 TimestampTz g_last_start[kMaxDatabases];
+bool g_start_failed[kMaxDatabases];  // warned once, until a start succeeds
+bool g_too_many_warned = false;
 
 struct DatabaseList {
   Oid oids[kMaxDatabases * 4];
@@ -54,7 +56,7 @@ struct DatabaseList {
 void ListDatabases(DatabaseList* out) {
   out->count = 0;
   StartTransactionCommand();
-  (void) GetTransactionSnapshot();
+  (void)GetTransactionSnapshot();
   Relation rel = table_open(DatabaseRelationId, AccessShareLock);
   TableScanDesc scan = table_beginscan_catalog(rel, 0, nullptr);
   HeapTuple tup;
@@ -115,6 +117,7 @@ long Reconcile(const DatabaseList& dbs) {
     if (!listed && g_handles[i] == nullptr) {
       slot.db = InvalidOid;
       g_last_start[i] = 0;
+      g_start_failed[i] = false;
     }
   }
   SpinLockRelease(&r->mutex);
@@ -127,14 +130,20 @@ long Reconcile(const DatabaseList& dbs) {
     DatabaseSlot* slot = FindOrAddSlot(r, db);
     if (slot != nullptr) {
       index = static_cast<int>(slot - r->slots);
-      start = slot->pid == 0 && g_handles[index] == nullptr &&
-              slot->hold_until <= now && (!slot->absent || slot->requested);
+      start = slot->pid == 0 && g_handles[index] == nullptr && slot->hold_until <= now &&
+              (!slot->absent || slot->requested);
       if (slot->hold_until > now) sleep_ms = Min(sleep_ms, kRestartDelayMs);
     }
     SpinLockRelease(&r->mutex);
     if (slot == nullptr) {
-      ereport(WARNING, (errmsg("insight_keys launcher: more than %d databases, no cascade worker for database %u",
-                               kMaxDatabases, db)));
+      if (!g_too_many_warned) {
+        ereport(
+            WARNING,
+            (errmsg(
+                "insight_keys launcher: more than %d databases, no cascade worker for database %u",
+                kMaxDatabases, db)));
+      }
+      g_too_many_warned = true;
       continue;
     }
     if (!start) continue;
@@ -146,9 +155,16 @@ long Reconcile(const DatabaseList& dbs) {
     g_last_start[index] = now;
     if (!StartWorker(db, &g_handles[index])) {
       g_handles[index] = nullptr;
-      ereport(WARNING, (errmsg("insight_keys launcher: could not start a cascade worker for database %u", db),
-                        errhint("Raise max_worker_processes.")));
+      if (!g_start_failed[index]) {
+        ereport(
+            WARNING,
+            (errmsg("insight_keys launcher: could not start a cascade worker for database %u", db),
+             errhint("Raise max_worker_processes; the launcher keeps trying.")));
+      }
+      g_start_failed[index] = true;
       sleep_ms = Min(sleep_ms, kRestartDelayMs);
+    } else {
+      g_start_failed[index] = false;
     }
   }
   return sleep_ms;
@@ -189,7 +205,8 @@ extern "C" void insight_launcher_main(Datum) {
   BackgroundWorkerInitializeConnection(nullptr, nullptr, 0);  // shared catalogs only
 
   Registry* r = SharedRegistry();
-  if (r == nullptr) ereport(ERROR, (errmsg("insight_keys launcher: shared memory not initialized")));
+  if (r == nullptr)
+    ereport(ERROR, (errmsg("insight_keys launcher: shared memory not initialized")));
   SpinLockAcquire(&r->mutex);
   r->launcher_pid = MyProcPid;
   r->launcher_proc = MyProc;
@@ -198,7 +215,8 @@ extern "C" void insight_launcher_main(Datum) {
 
   MemoryContext loop_context =
       AllocSetContextCreate(TopMemoryContext, "insight_keys launcher loop", ALLOCSET_DEFAULT_SIZES);
-  DatabaseList* dbs = static_cast<DatabaseList*>(MemoryContextAllocZero(TopMemoryContext, sizeof(DatabaseList)));
+  DatabaseList* dbs =
+      static_cast<DatabaseList*>(MemoryContextAllocZero(TopMemoryContext, sizeof(DatabaseList)));
   for (;;) {
     MemoryContextReset(loop_context);
     MemoryContextSwitchTo(loop_context);
@@ -208,8 +226,8 @@ extern "C" void insight_launcher_main(Datum) {
     long sleep_ms = Reconcile(*dbs);
     pgstat_report_activity(STATE_IDLE, nullptr);
 
-    (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Max(sleep_ms, 10L),
-                     PG_WAIT_EXTENSION);
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, Max(sleep_ms, 10L),
+                    PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     CHECK_FOR_INTERRUPTS();
     if (ConfigReloadPending) {

@@ -81,7 +81,8 @@ const char* TemplateOf(CreatedbStmt* stmt) {
   ListCell* lc;
   foreach (lc, stmt->options) {
     DefElem* option = lfirst_node(DefElem, lc);
-    if (strcmp(option->defname, "template") == 0 && option->arg != nullptr) return defGetString(option);
+    if (strcmp(option->defname, "template") == 0 && option->arg != nullptr)
+      return defGetString(option);
   }
   return nullptr;
 }
@@ -114,18 +115,20 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
     held = StopWorkerFor(TemplateOf(castNode(CreatedbStmt, parsetree)));
   } else if (IsA(parsetree, DropdbStmt)) {
     // The hold is not released: the database is gone once this commits.
-    (void) StopWorkerFor(castNode(DropdbStmt, parsetree)->dbname);
-  } else if (IsA(parsetree, RenameStmt) && castNode(RenameStmt, parsetree)->renameType == OBJECT_DATABASE) {
+    (void)StopWorkerFor(castNode(DropdbStmt, parsetree)->dbname);
+  } else if (IsA(parsetree, RenameStmt) &&
+             castNode(RenameStmt, parsetree)->renameType == OBJECT_DATABASE) {
     held = StopWorkerFor(castNode(RenameStmt, parsetree)->subname);
-  } else if (IsA(parsetree, AlterDatabaseStmt) && MovesTablespace(castNode(AlterDatabaseStmt, parsetree))) {
+  } else if (IsA(parsetree, AlterDatabaseStmt) &&
+             MovesTablespace(castNode(AlterDatabaseStmt, parsetree))) {
     held = StopWorkerFor(castNode(AlterDatabaseStmt, parsetree)->dbname);
   }
 
   if (g_prev_utility) {
     g_prev_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
   } else {
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env,
-                            dest, qc);
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
+                            qc);
   }
   // Reached only when the statement succeeded; the transaction may still abort,
   // and then nothing happens.

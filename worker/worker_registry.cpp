@@ -37,7 +37,8 @@ void ShmemStartup() {
   if (g_prev_shmem_startup) g_prev_shmem_startup();
   bool found = false;
   LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-  auto* r = static_cast<Registry*>(ShmemInitStruct("insight_keys cascade registry", sizeof(Registry), &found));
+  auto* r = static_cast<Registry*>(
+      ShmemInitStruct("insight_keys cascade registry", sizeof(Registry), &found));
   if (!found) {
     // Also after a crash restart: every worker is gone then, the launcher
     // starts them again.
@@ -145,8 +146,7 @@ int g_cascade_worker_nice = 10;
 void InitCascadeWorkers(bool preloaded) {
   if (!preloaded) return;
   DefineCustomIntVariable(
-      "insight.cascade_worker_nice",
-      "Scheduling priority (nice) of the cascade workers.",
+      "insight.cascade_worker_nice", "Scheduling priority (nice) of the cascade workers.",
       "Higher yields more CPU to other backends when the cores are busy; 0 competes equally.",
       &g_cascade_worker_nice, 10, 0, 19, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
   worker::InstallRegistryHooks();

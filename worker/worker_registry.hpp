@@ -18,12 +18,12 @@ namespace insight::worker {
 constexpr int kMaxDatabases = 256;
 
 struct DatabaseSlot {
-  Oid db;                   // InvalidOid: the slot is free
-  pid_t pid;                // the cascade worker connected to db, 0 when none
-  PGPROC* proc;             // its PGPROC: SetLatch(&proc->procLatch) wakes it
-  bool requested;           // CREATE EXTENSION committed: start a worker even if absent
-  bool absent;              // a worker found no insight_keys here: start none until requested
-  TimestampTz hold_until;   // DROP DATABASE under way: start none before this
+  Oid db;                  // InvalidOid: the slot is free
+  pid_t pid;               // the cascade worker connected to db, 0 when none
+  PGPROC* proc;            // its PGPROC: SetLatch(&proc->procLatch) wakes it
+  bool requested;          // CREATE EXTENSION committed: start a worker even if absent
+  bool absent;             // a worker found no insight_keys here: start none until requested
+  TimestampTz hold_until;  // DROP DATABASE under way: start none before this
 };
 
 struct Registry {

@@ -1,7 +1,7 @@
 #include "cascades.hpp"
 
-#include "../core/json_object.hpp"
 #include "../../worker/worker.hpp"
+#include "../core/json_object.hpp"
 #include "audit.hpp"
 
 extern "C" {
@@ -32,7 +32,9 @@ Statement g_enqueue = {
 Statement g_membership_parents_exist = {
     "SELECT EXISTS (SELECT 1 FROM insight.users WHERE id = $1) "
     "AND EXISTS (SELECT 1 FROM insight.organizations WHERE id = $2)",
-    2, {UUIDOID, UUIDOID}, nullptr};
+    2,
+    {UUIDOID, UUIDOID},
+    nullptr};
 
 Statement g_claim = {
     "UPDATE insight.cascade_queue q SET state = 'running', "
@@ -42,7 +44,9 @@ Statement g_claim = {
     "  WHERE state IN ('pending', 'running') AND next_attempt_at <= clock_timestamp() "
     "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
     "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role",
-    0, {}, nullptr};
+    0,
+    {},
+    nullptr};
 
 // Deletes one batch of keys and audits each, in key-id order so that two
 // drainers working on overlapping keys lock them in the same order. The
@@ -55,26 +59,29 @@ Statement g_claim = {
 // otherwise). Keys it skipped below the cursor are found by the final check
 // (REMAINING, without cursor), which then restarts from the bottom.
 // Returns one row: keys deleted (and audited), the highest id deleted.
-#define DELETE_BATCH(victims, lock)                                                     \
-  "WITH victims AS (SELECT k.id FROM insight.api_keys k WHERE " victims                 \
-  " AND k.id > $7 ORDER BY k.id LIMIT $3 FOR UPDATE OF k" lock "), "                    \
-  "gone AS (DELETE FROM insight.api_keys k USING victims v WHERE k.id = v.id "          \
-  "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name), "                            \
-  "audited AS (INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, key_id, detail) " \
-  "  SELECT 'cascade', $4, 'key.deleted', g.org_id, g.owner_id, g.id, "                 \
-  "    jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', $6::bigint) " \
-  "  FROM gone g RETURNING 1) "                                                          \
+#define DELETE_BATCH(victims, lock)                                                        \
+  "WITH victims AS (SELECT k.id FROM insight.api_keys k WHERE " victims                    \
+  " AND k.id > $7 ORDER BY k.id LIMIT $3 FOR UPDATE OF k" lock                             \
+  "), "                                                                                    \
+  "gone AS (DELETE FROM insight.api_keys k USING victims v WHERE k.id = v.id "             \
+  "  RETURNING k.id, k.kind, k.org_id, k.owner_id, k.name), "                              \
+  "audited AS (INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, " \
+  "user_id, key_id, detail) "                                                              \
+  "  SELECT 'cascade', $4, 'key.deleted', g.org_id, g.owner_id, g.id, "                    \
+  "    jsonb_build_object('kind', g.kind, 'name', g.name, 'reason', $5::text, 'event', "   \
+  "$6::bigint) "                                                                           \
+  "  FROM gone g RETURNING 1) "                                                            \
   "SELECT (SELECT count(*) FROM audited), (SELECT g.id FROM gone g ORDER BY g.id DESC LIMIT 1)"
 
-#define USER_VICTIMS                                                                   \
-  "k.owner_id = $1 AND k.kind = 'user' "                                               \
+#define USER_VICTIMS                     \
+  "k.owner_id = $1 AND k.kind = 'user' " \
   "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"
-#define MEMBERSHIP_VICTIMS                                                             \
-  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' "                             \
-  "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "                               \
+#define MEMBERSHIP_VICTIMS                                 \
+  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' " \
+  "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "   \
   "  WHERE m.user_id = $1 AND m.org_id = $2)"
-#define ORG_VICTIMS                                                                    \
-  "k.org_id = $2 "                                                                     \
+#define ORG_VICTIMS \
+  "k.org_id = $2 "  \
   "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"
 
 #define DELETE_ARGS 7, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID}, nullptr
@@ -83,12 +90,12 @@ Statement g_delete_user_keys = {DELETE_BATCH(USER_VICTIMS, ""), DELETE_ARGS};
 Statement g_delete_membership_keys = {DELETE_BATCH(MEMBERSHIP_VICTIMS, ""), DELETE_ARGS};
 Statement g_delete_org_keys = {DELETE_BATCH(ORG_VICTIMS, ""), DELETE_ARGS};
 Statement g_delete_user_keys_skip = {DELETE_BATCH(USER_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
-Statement g_delete_membership_keys_skip = {DELETE_BATCH(MEMBERSHIP_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
+Statement g_delete_membership_keys_skip = {DELETE_BATCH(MEMBERSHIP_VICTIMS, " SKIP LOCKED"),
+                                           DELETE_ARGS};
 Statement g_delete_org_keys_skip = {DELETE_BATCH(ORG_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
 
 // After a short batch: is any victim left (held or changed by someone else)?
-#define REMAINING(victims) \
-  "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
+#define REMAINING(victims) "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
 #define REMAINING_ARGS 2, {UUIDOID, UUIDOID}, nullptr
 Statement g_remaining_user_keys = {REMAINING(USER_VICTIMS), REMAINING_ARGS};
 Statement g_remaining_membership_keys = {REMAINING(MEMBERSHIP_VICTIMS), REMAINING_ARGS};
@@ -96,59 +103,77 @@ Statement g_remaining_org_keys = {REMAINING(ORG_VICTIMS), REMAINING_ARGS};
 
 // Organization keys whose creating user no longer administers their org:
 // listed in the audit (one row per organization) so a platform admin finds them.
-#define ORPHANED_ORG_KEYS(scope)                                                         \
+#define ORPHANED_ORG_KEYS(scope)                                                                \
   "INSERT INTO insight.audit_log (actor_kind, actor_db_role, action, org_id, user_id, detail) " \
-  "SELECT 'cascade', $3, 'cascade.org_keys_orphaned', k.org_id, $1, "                  \
-  "  jsonb_build_object('event', $4::bigint, 'reason', $5::text, 'keys', "              \
-  "    jsonb_agg(jsonb_build_object('key_id', k.id, 'name', k.name) ORDER BY k.created_at, k.id)) " \
-  "FROM insight.api_keys k WHERE k.kind = 'organization' AND k.created_by = $1 AND " scope \
-  " AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1 AND u.is_platform_admin) " \
-  " AND NOT EXISTS (SELECT 1 FROM insight.memberships m WHERE m.user_id = $1 "          \
-  "   AND m.org_id = k.org_id AND m.role = 'org_admin') "                                \
+  "SELECT 'cascade', $3, 'cascade.org_keys_orphaned', k.org_id, $1, "                           \
+  "  jsonb_build_object('event', $4::bigint, 'reason', $5::text, 'keys', "                      \
+  "    jsonb_agg(jsonb_build_object('key_id', k.id, 'name', k.name) ORDER BY k.created_at, "    \
+  "k.id)) "                                                                                     \
+  "FROM insight.api_keys k WHERE k.kind = 'organization' AND k.created_by = $1 AND " scope      \
+  " AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1 AND u.is_platform_admin) "    \
+  " AND NOT EXISTS (SELECT 1 FROM insight.memberships m WHERE m.user_id = $1 "                  \
+  "   AND m.org_id = k.org_id AND m.role = 'org_admin') "                                       \
   "GROUP BY k.org_id"
 
-Statement g_orphaned_in_org = {ORPHANED_ORG_KEYS("k.org_id = $2"), 5,
-                               {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
-Statement g_orphaned_anywhere = {ORPHANED_ORG_KEYS("true"), 5,
-                                 {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
+Statement g_orphaned_in_org = {
+    ORPHANED_ORG_KEYS("k.org_id = $2"), 5, {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
+Statement g_orphaned_anywhere = {
+    ORPHANED_ORG_KEYS("true"), 5, {UUIDOID, UUIDOID, TEXTOID, INT8OID, TEXTOID}, nullptr};
 
 // Organization keys outlive their creator; the listing shows the creator deleted.
 Statement g_mark_creator_deleted = {
     "UPDATE insight.api_keys SET creator_deleted = true WHERE created_by = $1 "
     "AND kind = 'organization' AND NOT creator_deleted "
     "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)",
-    1, {UUIDOID}, nullptr};
+    1,
+    {UUIDOID},
+    nullptr};
 
 Statement g_progress = {
     "UPDATE insight.cascade_queue SET keys_done = keys_done + $2, last_error = NULL WHERE id = $1",
-    2, {INT8OID, INT8OID}, nullptr};
+    2,
+    {INT8OID, INT8OID},
+    nullptr};
 Statement g_done = {
     "UPDATE insight.cascade_queue SET state = 'done', keys_done = keys_done + $2, "
     "last_error = NULL, finished_at = clock_timestamp() WHERE id = $1 RETURNING keys_done",
-    2, {INT8OID, INT8OID}, nullptr};
+    2,
+    {INT8OID, INT8OID},
+    nullptr};
 // The failed transaction also rolled back the claim, so an attempt that began
 // from 'pending' is counted here; one that resumed a 'running' event (batches
 // already committed) was counted when it first began.
 #define FAILED_ATTEMPTS "(attempts + CASE WHEN state = 'pending' THEN 1 ELSE 0 END)"
 Statement g_failure = {
-    "UPDATE insight.cascade_queue SET last_error = $2, attempts = " FAILED_ATTEMPTS ", "
-    "state = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN 'failed' ELSE 'pending' END, "
-    "finished_at = CASE WHEN " FAILED_ATTEMPTS " >= $3 THEN clock_timestamp() END, "
-    "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ " FAILED_ATTEMPTS ")) "
+    "UPDATE insight.cascade_queue SET last_error = $2, attempts = " FAILED_ATTEMPTS
+    ", "
+    "state = CASE WHEN " FAILED_ATTEMPTS
+    " >= $3 THEN 'failed' ELSE 'pending' END, "
+    "finished_at = CASE WHEN " FAILED_ATTEMPTS
+    " >= $3 THEN clock_timestamp() END, "
+    "next_attempt_at = clock_timestamp() + make_interval(secs => least(300, 2 ^ " FAILED_ATTEMPTS
+    ")) "
     "WHERE id = $1 AND state IN ('pending', 'running')",  // never reopen a finished event
-    3, {INT8OID, TEXTOID, INT4OID}, nullptr};
+    3,
+    {INT8OID, TEXTOID, INT4OID},
+    nullptr};
 
 // An event whose remaining keys another transaction holds steps aside for a
 // moment, so the events behind it go on meanwhile.
 Statement g_defer = {
     "UPDATE insight.cascade_queue SET next_attempt_at = clock_timestamp() + interval '250 ms' "
     "WHERE id = $1",
-    1, {INT8OID}, nullptr};
+    1,
+    {INT8OID},
+    nullptr};
 
 Statement g_next_due = {
-    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000))::bigint "
+    "SELECT greatest(0, ceil(extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * "
+    "1000))::bigint "
     "FROM insight.cascade_queue WHERE state IN ('pending', 'running')",
-    0, {}, nullptr};
+    0,
+    {},
+    nullptr};
 
 Datum OptionalUuid(const std::optional<core::Uuid>& u, char* null_flag) {
   if (!u) {
@@ -183,7 +208,8 @@ std::optional<Deletion> DeletionFor(const std::string& event) {
 void EnqueueCascade(const Actor& actor, const CascadeEvent& event) {
   char parent_nulls[3] = "  ";
   if (event.event == "membership_removed") {
-    Datum args[2] = {OptionalUuid(event.user, &parent_nulls[0]), OptionalUuid(event.org, &parent_nulls[1])};
+    Datum args[2] = {OptionalUuid(event.user, &parent_nulls[0]),
+                     OptionalUuid(event.org, &parent_nulls[1])};
     Run(g_membership_parents_exist, args, parent_nulls, false);
     if (!ColumnBool(0, 1)) return;
   }
@@ -230,7 +256,12 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
   bool finished = true;
   bool blocked = false;
   if (std::optional<Deletion> deletion = DeletionFor(ev.event)) {
-    Datum args[7] = {user, org, Int32GetDatum(batch_size), role, reason, event_id,
+    Datum args[7] = {user,
+                     org,
+                     Int32GetDatum(batch_size),
+                     role,
+                     reason,
+                     event_id,
                      UuidToDatum(cursor->value_or(core::Uuid{}))};  // nil uuid: from the bottom
     bool skip = lock_wait == LockWait::Skip;
     Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
@@ -249,7 +280,8 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
         cursor->reset();
       }
     }
-    if (finished && ev.event == "user_deleted" && ev.user) Run(g_mark_creator_deleted, &user, nulls, false);
+    if (finished && ev.event == "user_deleted" && ev.user)
+      Run(g_mark_creator_deleted, &user, nulls, false);
   } else if (ev.event == "role_changed" || ev.event == "platform_admin_removed") {
     Datum args[5] = {user, org, role, event_id, reason};
     char orphan_nulls[6] = "     ";
@@ -332,7 +364,8 @@ int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
       } else {
         claimed = ev->id;
         std::optional<core::Uuid> cursor;
-        while (ApplyCascadeBatch(*ev, batch_size, db_role, LockWait::Wait, &cursor) != BatchOutcome::Done) {
+        while (ApplyCascadeBatch(*ev, batch_size, db_role, LockWait::Wait, &cursor) !=
+               BatchOutcome::Done) {
           PgCall([]() { CHECK_FOR_INTERRUPTS(); });
         }
       }

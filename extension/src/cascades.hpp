@@ -42,8 +42,9 @@ enum class LockWait { Wait, Skip };
 // identity tables.
 // cursor: the drainer's position in the event between batches (start with
 // nullopt; keep it while the same event continues; losing it only costs speed).
-BatchOutcome ApplyCascadeBatch(const CascadeEvent& event, int batch_size, const std::string& db_role,
-                               LockWait lock_wait, std::optional<core::Uuid>* cursor);
+BatchOutcome ApplyCascadeBatch(const CascadeEvent& event, int batch_size,
+                               const std::string& db_role, LockWait lock_wait,
+                               std::optional<core::Uuid>* cursor);
 
 // Records a failed attempt: back to pending with a backoff, or failed for good
 // after max_attempts. Runs in a fresh transaction after the failed one.
