@@ -46,8 +46,14 @@ struct SharedUsage {
   uint64 shared_bytes;
 };
 
+// Keys of every database share the table; each database's flush writes and
+// forgets only its own.
+struct LastUsedKey {
+  Oid database;
+  pg_uuid_t key_id;
+};
 struct LastUsedEntry {
-  pg_uuid_t key_id;  // hash key
+  LastUsedKey key;  // hash key (zeroed before filling: compared as bytes)
   TimestampTz at;
 };
 
@@ -97,7 +103,7 @@ void StartupShmem() {
   }
   HASHCTL info;
   std::memset(&info, 0, sizeof info);
-  info.keysize = sizeof(pg_uuid_t);
+  info.keysize = sizeof(LastUsedKey);
   info.entrysize = sizeof(LastUsedEntry);
   g_last_used = ShmemInitHash("insight_keys last used", g_last_used_capacity,
                               g_last_used_capacity, &info,
@@ -142,7 +148,7 @@ PendingUse* SnapshotPending(int64* count) {
     long i = 0;
     LastUsedEntry* e;
     while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
-      if (i < n) items[i++] = {e->key_id, e->at};
+      if (i < n && e->key.database == MyDatabaseId) items[i++] = {e->key.key_id, e->at};
     }
     LWLockRelease(g_shared->lock);
     *count = i;
@@ -155,12 +161,13 @@ void ForgetWritten(const PendingUse* items, int64 count, int64 advanced) {
   PgCall([items, count, advanced]() {
     LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
     for (int64 i = 0; i < count; i++) {
+      LastUsedKey key;
+      std::memset(&key, 0, sizeof key);
+      key.database = MyDatabaseId;
+      key.key_id = items[i].key_id;
       bool found;
-      auto* e = static_cast<LastUsedEntry*>(
-          hash_search(g_last_used, &items[i].key_id, HASH_FIND, &found));
-      if (e != nullptr && e->at <= items[i].at) {
-        hash_search(g_last_used, &items[i].key_id, HASH_REMOVE, nullptr);
-      }
+      auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_FIND, &found));
+      if (e != nullptr && e->at <= items[i].at) hash_search(g_last_used, &key, HASH_REMOVE, nullptr);
     }
     g_shared->last_used_flushed += static_cast<uint64>(advanced);
     LWLockRelease(g_shared->lock);
@@ -252,11 +259,14 @@ void CountVerify(core::VerifyCode code) noexcept {
 
 void RecordLastUsed(const core::Uuid& key_id, TimestampTz at) {
   if (!UsageTrackingActive()) return;
-  PgCall([&key_id, at]() {
+  LastUsedKey key;
+  std::memset(&key, 0, sizeof key);
+  key.database = MyDatabaseId;
+  std::memcpy(key.key_id.data, key_id.bytes.data(), UUID_LEN);
+  PgCall([&key, at]() {
     LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
     bool found;
-    auto* e = static_cast<LastUsedEntry*>(
-        hash_search(g_last_used, key_id.bytes.data(), HASH_ENTER_NULL, &found));
+    auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
     if (e == nullptr) {
       g_shared->last_used_dropped++;
     } else if (!found || e->at < at) {

@@ -54,8 +54,9 @@ void RecordLastUsed(const core::Uuid& key_id, TimestampTz at);
 //  * it does its own SPI_connect / owner switch (Elevated), nested SPI is fine;
 //  * it never waits on the usage LWLock while running SQL; row locks are taken
 //    in key-id order (as cascades do), so it cannot deadlock with a cascade;
-//  * returns the number of keys whose last_used_at it advanced; 0 when not
-//    preloaded or on a hot standby (nothing can be written there);
+//  * writes only the current database's keys (each database's worker flushes
+//    its own); returns the number of keys whose last_used_at it advanced; 0
+//    when not preloaded or on a hot standby (nothing can be written there);
 //  * if the caller's transaction later aborts, that batch of timestamps is lost
 //    (last_used_at is advisory); the next verifications record new ones.
 int64_t FlushLastUsed();
