@@ -13,7 +13,8 @@
 #
 # Keys are inserted straight into insight.api_keys (generating 100k keys one
 # by one would measure generation). Knobs: BENCH_ROUNDS (3), BENCH_CASCADE_KEYS
-# (100000), BENCH_BATCH_SIZES ("1000 5000 20000").
+# (100000), BENCH_BATCH_SIZES ("1000 5000 20000"), BENCH_WORKER_NICE (the
+# server default of insight.cascade_worker_nice when unset).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/common.sh
@@ -45,6 +46,7 @@ max_connections = 20
 log_min_messages = warning
 insight.cascade_batch_size = $DEFAULT_BATCH
 EOF
+[ -n "${BENCH_WORKER_NICE:-}" ] && echo "insight.cascade_worker_nice = $BENCH_WORKER_NICE" >>"$data/postgresql.conf"
 as_pg pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null
 
 DB=bench
@@ -158,6 +160,7 @@ done
 
 l1=$(echo "$lat_one" | med) lm=$(echo "$lat_many" | med) lr=$(ratio "$lm" "$l1")
 tdef=$(echo "${thr[$DEFAULT_BATCH]}" | med)
+nice=$(sql -c "SHOW insight.cascade_worker_nice")
 wk=$(echo "$wake" | med) wmax=$(echo "$wake" | tr ' ' '\n' | grep . | sort -g | tail -1)
 vi=$(echo "$idle" | med) vb=$(echo "$busy" | med) vr=$(ratio "$vb" "$vi")
 ov=$(echo "$overlap" | med)
@@ -165,7 +168,7 @@ ov=$(echo "$overlap" | med)
 cat <<EOF
 ## Cascades (bench/suites/20_cascades.sh)
 
-One database, the worker preloaded, $NKEYS-key cascades (a user deleted whose $NKEYS user keys
+One database, the worker preloaded (insight.cascade_worker_nice = $nice), $NKEYS-key cascades (a user deleted whose $NKEYS user keys
 must go), $ROUNDS rounds, medians. Throughput is the worker's own figure from \`insight.cascades\`
 (\`keys_done / (finished_at - started_at)\`); every key is deleted and audited with its reason.
 
