@@ -144,11 +144,13 @@ namespace insight {
 int g_cascade_worker_nice = 10;
 
 void InitCascadeWorkers(bool preloaded) {
-  if (!preloaded) return;
+  // Defined either way, so the setting is known (and settable) without the
+  // preload too; it only matters to a worker.
   DefineCustomIntVariable(
       "insight.cascade_worker_nice", "Scheduling priority (nice) of the cascade workers.",
       "Higher yields more CPU to other backends when the cores are busy; 0 competes equally.",
       &g_cascade_worker_nice, 10, 0, 19, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+  if (!preloaded) return;
   worker::InstallRegistryHooks();
   worker::InstallUtilityHook();
   worker::RegisterLauncher();

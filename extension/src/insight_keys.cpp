@@ -44,9 +44,9 @@ extern "C" void _PG_init(void) {
     insight::g_preloaded = process_shared_preload_libraries_in_progress;
     insight::InitLogRedaction();  // before DefineSettings reserves the prefix
     insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
+    insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
-    insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);
     return Datum(0);
   });
 }

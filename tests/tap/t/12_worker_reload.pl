@@ -14,6 +14,7 @@ shared_preload_libraries = 'insight_keys'
 insight.cascade_batch_size = 1000
 insight.cascade_naptime = 1
 insight.cascade_max_attempts = 2
+insight.cascade_worker_nice = 5
 });
 $node->start;
 $node->safe_psql('postgres', 'CREATE DATABASE app');
@@ -45,6 +46,14 @@ $$;
 $node->poll_query_until('postgres',
   "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker' AND datname = 'app'")
   or die 'no worker';
+
+my $worker = $node->safe_psql('postgres',
+  "SELECT pid FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker' AND datname = 'app'");
+$node->wait_for_log(qr/insight_keys cascade worker started: batch_size=1000 naptime=1s max_attempts=2 nice=5/);
+pass('the worker starts with the settings of postgresql.conf');
+my $nice = `ps -o ni= -p $worker`;
+$nice =~ s/\s+//g;
+is($nice, '5', 'and runs at the configured nice value');
 
 sub delete_and_wait {
   my ($who) = @_;
