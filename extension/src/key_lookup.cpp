@@ -6,12 +6,12 @@
 
 extern "C" {
 #include "access/genam.h"
-#include "access/parallel.h"
-#include "access/xact.h"
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
@@ -193,16 +193,17 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
   }
   if (raw->found) {
     ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
-    raw->org_exists = Probe(r.organizations, r.organizations_pkey, snap, &key, 1,
-                            [](HeapTuple, TupleDesc) {});
+    raw->org_exists =
+        Probe(r.organizations, r.organizations_pkey, snap, &key, 1, [](HeapTuple, TupleDesc) {});
   }
   if (raw->found && raw->has_owner) {
     ScanKeyInit(&key, r.u_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
-    raw->owner_exists = Probe(r.users, r.users_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
-      bool isnull;
-      Datum admin = heap_getattr(tup, r.u_admin, desc, &isnull);
-      raw->owner_admin = !isnull && DatumGetBool(admin);
-    });
+    raw->owner_exists =
+        Probe(r.users, r.users_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+          bool isnull;
+          Datum admin = heap_getattr(tup, r.u_admin, desc, &isnull);
+          raw->owner_admin = !isnull && DatumGetBool(admin);
+        });
     ScanKeyData mkeys[2];
     ScanKeyInit(&mkeys[0], r.m_user, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
     ScanKeyInit(&mkeys[1], r.m_org, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
@@ -296,9 +297,8 @@ bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec) {
   RawKey raw;
   pg_uuid_t id;
   std::memcpy(id.data, key_id.bytes.data(), UUID_LEN);
-  PgCall([&r, &raw, &id]() {
-    ReadKey(r, r.keys_pkey, r.k_id, F_UUID_EQ, UUIDPGetDatum(&id), &raw);
-  });
+  PgCall(
+      [&r, &raw, &id]() { ReadKey(r, r.keys_pkey, r.k_id, F_UUID_EQ, UUIDPGetDatum(&id), &raw); });
   if (!raw.found) return false;
   FillRecord(raw, rec);
   return true;

@@ -84,12 +84,14 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
     Datum values[8];
     bool nulls[8] = {false, false, true, true, true, true, true, true};
     values[0] = BoolGetDatum(out.code == core::VerifyCode::Valid);
-    values[1] = PointerGetDatum(cstring_to_text_with_len(code.data(), static_cast<int>(code.size())));
+    values[1] =
+        PointerGetDatum(cstring_to_text_with_len(code.data(), static_cast<int>(code.size())));
     pg_uuid_t uuids[3];
     if (describe) {
       std::memcpy(uuids[0].data, rec.key_id.bytes.data(), UUID_LEN);
       values[2] = UUIDPGetDatum(&uuids[0]), nulls[2] = false;
-      values[3] = PointerGetDatum(cstring_to_text_with_len(kind.data(), static_cast<int>(kind.size())));
+      values[3] =
+          PointerGetDatum(cstring_to_text_with_len(kind.data(), static_cast<int>(kind.size())));
       nulls[3] = false;
       std::memcpy(uuids[1].data, rec.org.bytes.data(), UUID_LEN);
       values[4] = UUIDPGetDatum(&uuids[1]), nulls[4] = false;
@@ -98,7 +100,8 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
         values[5] = UUIDPGetDatum(&uuids[2]), nulls[5] = false;
       }
       if (!role.empty()) {
-        values[6] = PointerGetDatum(cstring_to_text_with_len(role.data(), static_cast<int>(role.size())));
+        values[6] =
+            PointerGetDatum(cstring_to_text_with_len(role.data(), static_cast<int>(role.size())));
         nulls[6] = false;
       }
       if (rec.expires_at) values[7] = TimestampTzGetDatum(*rec.expires_at), nulls[7] = false;
@@ -219,9 +222,9 @@ static Datum Authenticate(FunctionCallInfo fcinfo) {
 
 static Datum VerifyCacheStatusSql(FunctionCallInfo fcinfo) {
   VerifyCacheStatus s = CurrentVerifyCacheStatus();
-  Datum values[7] = {Int64GetDatum(s.capacity),      Int64GetDatum(s.entries),
-                     Int64GetDatum(s.hits),          Int64GetDatum(s.misses),
-                     Int64GetDatum(s.evictions),     Int64GetDatum(s.invalidations),
+  Datum values[7] = {Int64GetDatum(s.capacity),    Int64GetDatum(s.entries),
+                     Int64GetDatum(s.hits),        Int64GetDatum(s.misses),
+                     Int64GetDatum(s.evictions),   Int64GetDatum(s.invalidations),
                      Int64GetDatum(s.memory_bytes)};
   bool nulls[7] = {false, false, false, false, false, false, false};
   return ReturnComposite(fcinfo, values, nulls);

@@ -71,8 +71,7 @@ Size CountersSize() {
 }
 
 Size TotalSize() {
-  return add_size(CountersSize(),
-                  hash_estimate_size(g_last_used_capacity, sizeof(LastUsedEntry)));
+  return add_size(CountersSize(), hash_estimate_size(g_last_used_capacity, sizeof(LastUsedEntry)));
 }
 
 // Hooks run in the postmaster: plain C calls only, no C++ objects alive.
@@ -105,9 +104,8 @@ void StartupShmem() {
   std::memset(&info, 0, sizeof info);
   info.keysize = sizeof(LastUsedKey);
   info.entrysize = sizeof(LastUsedEntry);
-  g_last_used = ShmemInitHash("insight_keys last used", g_last_used_capacity,
-                              g_last_used_capacity, &info,
-                              HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
+  g_last_used = ShmemInitHash("insight_keys last used", g_last_used_capacity, g_last_used_capacity,
+                              &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
   LWLockRelease(AddinShmemInitLock);
 }
 
@@ -135,7 +133,9 @@ Statement g_flush_stmt = {
     "ORDER BY k.id FOR UPDATE OF k) "
     "UPDATE insight.api_keys k SET last_used_at = l.at FROM l "
     "WHERE k.id OPERATOR(pg_catalog.=) l.id",
-    2, {UUIDARRAYOID, TIMESTAMPTZARRAYOID}, nullptr};
+    2,
+    {UUIDARRAYOID, TIMESTAMPTZARRAYOID},
+    nullptr};
 
 // Copies the recorded uses; the entries stay until written.
 PendingUse* SnapshotPending(int64* count) {
@@ -167,7 +167,8 @@ void ForgetWritten(const PendingUse* items, int64 count, int64 advanced) {
       key.key_id = items[i].key_id;
       bool found;
       auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_FIND, &found));
-      if (e != nullptr && e->at <= items[i].at) hash_search(g_last_used, &key, HASH_REMOVE, nullptr);
+      if (e != nullptr && e->at <= items[i].at)
+        hash_search(g_last_used, &key, HASH_REMOVE, nullptr);
     }
     g_shared->last_used_flushed += static_cast<uint64>(advanced);
     LWLockRelease(g_shared->lock);
@@ -183,9 +184,11 @@ Datum Stats(FunctionCallInfo fcinfo) {
   if (UsageTrackingActive()) {
     uint64 totals[kCounterCount] = {};
     for (int s = 0; s < g_shared->slot_count; s++) {
-      for (int c = 0; c < kCounterCount; c++) totals[c] += pg_atomic_read_u64(&g_slots[s].counts[c]);
+      for (int c = 0; c < kCounterCount; c++)
+        totals[c] += pg_atomic_read_u64(&g_slots[s].counts[c]);
     }
-    for (int c = 0; c < kCounterCount; c++) values[1 + c] = Int64GetDatum(static_cast<int64>(totals[c]));
+    for (int c = 0; c < kCounterCount; c++)
+      values[1 + c] = Int64GetDatum(static_cast<int64>(totals[c]));
     uint64 pending = 0, dropped = 0, flushed = 0;
     PgCall([&pending, &dropped, &flushed]() {
       LWLockAcquire(g_shared->lock, LW_SHARED);
@@ -298,7 +301,8 @@ int64_t FlushLastUsed() {
         ats[i] = TimestampTzGetDatum(items[start + i].at);
       }
       args[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-      args[1] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+      args[1] = PointerGetDatum(construct_array(ats, n, TIMESTAMPTZOID, sizeof(TimestampTz),
+                                                FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
     });
     advanced += static_cast<int64>(Run(g_flush_stmt, args, nullptr, false));
   }

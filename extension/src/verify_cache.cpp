@@ -85,8 +85,9 @@ void Prepare() noexcept {
       }
     }
     g_cache.status.capacity = static_cast<int64_t>(g_cache.buckets) * g_cache.ways;
-    g_cache.status.memory_bytes = g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey)) +
-                                  static_cast<int64_t>(sizeof(g_owner_slots));
+    g_cache.status.memory_bytes =
+        g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey)) +
+        static_cast<int64_t>(sizeof(g_owner_slots));
     g_cache.dirty = false;
   }
   if (g_cache.dirty) ClearSlots();

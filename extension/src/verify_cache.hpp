@@ -20,9 +20,9 @@ extern int g_verify_cache_size;
 struct CachedKey {
   char lookup[core::kLookupLen];
   uint8_t secret_hash[32];
-  KeyRecord record;              // facts.hash_matches and facts.expired are recomputed per hit
-  uint64_t last_hit = 0;         // LRU tick within the bucket
-  TimestampTz last_reported = 0; // when this backend last recorded a use in shared memory
+  KeyRecord record;               // facts.hash_matches and facts.expired are recomputed per hit
+  uint64_t last_hit = 0;          // LRU tick within the bucket
+  TimestampTz last_reported = 0;  // when this backend last recorded a use in shared memory
   bool used = false;
 };
 
