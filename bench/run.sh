@@ -5,7 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
-make -j"$(nproc)" install PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
+# Under the build lock: someone else may be building in the same tree.
+bash scripts/dev-install.sh PG_CONFIG="$PG_CONFIG" >/dev/null || exit 1
 mkdir -p build/bench
 results=build/bench/results.md
 {
