@@ -20,16 +20,21 @@ constexpr std::array<uint32_t, 256> MakeCrcTable() {
 }
 constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 
-int Base62Value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'Z') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'z') return c - 'a' + 36;
-  return -1;
+// Digit value of every byte, -1 for non-digits: one load per character on
+// the verify path (ParseKey runs on every call, before any table access).
+constexpr std::array<int8_t, 256> MakeDigitTable() {
+  std::array<int8_t, 256> table{};
+  for (int i = 0; i < 256; i++) table[i] = -1;
+  for (int i = 0; i < 62; i++) table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  return table;
 }
+constexpr std::array<int8_t, 256> kDigitTable = MakeDigitTable();
+
+inline int Base62Value(char c) noexcept { return kDigitTable[static_cast<unsigned char>(c)]; }
 
 bool AllBase62(std::string_view s) noexcept {
   for (char c : s) {
-    if (!IsBase62(c)) return false;
+    if (Base62Value(c) < 0) return false;
   }
   return true;
 }
