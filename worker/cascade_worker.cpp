@@ -317,7 +317,21 @@ std::optional<std::string> StartingRole() {
   return role;
 }
 
+// Session settings a database or role may have set (ALTER DATABASE ... SET)
+// that would turn batches into failures: a timeout that cancels a batch, a
+// serializable default that makes it retry, a read-only default.
+void PinSessionSettings() {
+  PgCall([]() {
+    SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("lock_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("idle_in_transaction_session_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("default_transaction_isolation", "read committed", PGC_SUSET, PGC_S_OVERRIDE);
+    SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
+  });
+}
+
 void CascadeWorkerLoop(Oid db) {
+  PinSessionSettings();
   std::optional<std::string> role;
   while (!(role = StartingRole())) {
     if (MarkAbsent(db)) ExitWorker();

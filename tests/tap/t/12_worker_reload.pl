@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('worker_reload');
 $node->init;
@@ -23,7 +24,7 @@ CREATE EXTENSION insight_keys CASCADE;
 CREATE TABLE public.ids (name text PRIMARY KEY, id uuid NOT NULL);
 INSERT INTO public.ids SELECT 'org', insight.create_organization('org');
 INSERT INTO public.ids SELECT u, insight.create_user(u || '@example.com')
-  FROM unnest(ARRAY['u1', 'u2', 'poisoned', 'after']) u;
+  FROM unnest(ARRAY['u1', 'u2', 'poisoned', 'after', 'late']) u;
 CREATE FUNCTION public.id(text) RETURNS uuid LANGUAGE sql STABLE AS
 $$SELECT id FROM public.ids WHERE name = $1$$;
 SELECT insight.set_membership(id, public.id('org'), 'read_write') FROM public.ids WHERE name <> 'org';
@@ -100,6 +101,27 @@ is(scalar(@failures), 2, 'tried exactly insight.cascade_max_attempts times, each
 is($node->safe_psql('app', q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('poisoned')}),
   '10', 'the failed attempts changed nothing');
 is($node->safe_psql('app', q{SELECT insight.apply_cascades()}), '0', 'apply_cascades() leaves a failed event alone');
+
+# ---- settings of the database that would break batches do not reach the worker
+$node->safe_psql('app', 'DROP TRIGGER poison ON insight.audit_log');
+$node->safe_psql('postgres', q{ALTER DATABASE app SET statement_timeout = '1ms';
+  ALTER DATABASE app SET default_transaction_read_only = on});
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($worker)");
+$node->poll_query_until('postgres',
+  "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker' AND datname = 'app' AND pid <> $worker")
+  or die 'no new worker';
+my $pin = 'SET statement_timeout = 0; SET default_transaction_read_only = off; SET transaction_read_only = off; ';
+$node->safe_psql('app', $pin . q{SELECT public.add_keys('late', 5000)});
+$node->safe_psql('app', $pin . q{SELECT insight.delete_user(public.id('late'))});
+# poll_query_until would print the SET tags; a bounded loop of quiet queries instead
+my $state = '';
+for (my $i = 0; $i < 1800 && $state ne 'done'; $i++) {
+  $state = $node->safe_psql('app', $pin . q{SELECT state FROM insight.cascade_queue WHERE user_id = public.id('late')});
+  usleep(100_000) if $state ne 'done';
+}
+is($state, 'done', 'the cascade ran under the database settings');
+is($node->safe_psql('app', $pin . q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('late')}),
+  '0', 'statement_timeout and a read-only default set on the database do not stop the worker');
 
 $node->stop;
 done_testing();
