@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "../extension/src/cascades.hpp"
+#include "../extension/src/usage_stats.hpp"
 #include "worker.hpp"
 #include "worker_registry.hpp"
 
@@ -245,7 +246,15 @@ struct PeriodicTask {
   void (*run)();
   TimestampTz last_run;
 };
-std::vector<PeriodicTask> g_periodic = {};
+std::vector<PeriodicTask> g_periodic = {
+    // Key uses recorded in shared memory by verify() reach
+    // insight.api_keys.last_used_at (verify itself never writes).
+    {"insight_keys: flushing last use", &g_last_used_flush_interval_s,
+     []() {
+       if (ExtensionInstalled()) FlushLastUsed();
+     },
+     0},
+};
 
 long RunPeriodicTasks() {
   long next_ms = -1;

@@ -1,0 +1,56 @@
+# last_used_at: verify() records uses in shared memory only (it never writes a
+# table), and the cascade worker flushes them to insight.api_keys every
+# insight.last_used_flush_interval, without anyone calling flush_last_used().
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('last_used');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'insight_keys'
+insight.last_used_flush_interval = 1
+insight.cascade_naptime = 1
+});
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION insight_keys CASCADE');
+my $org = $node->safe_psql('postgres', q{SELECT insight.create_organization('acme')});
+my ($used, $unused) = split /\n/, $node->safe_psql('postgres', qq{
+SELECT insight.create_user('u\@acme.test', platform_admin => true) AS u \\gset
+BEGIN;
+SELECT insight.act_as(:'u') \\g /dev/null
+SELECT api_key FROM insight.generate_user_key('$org', 'used');
+SELECT api_key FROM insight.generate_user_key('$org', 'unused');
+COMMIT;
+});
+
+is($node->safe_psql('postgres', q{SELECT count(*) FROM insight.api_keys WHERE last_used_at IS NOT NULL}),
+	'0', 'no key has been used yet');
+
+# verify in a read-only transaction: it cannot write, yet the use is recorded.
+is($node->safe_psql('postgres', qq{
+BEGIN READ ONLY;
+SELECT code FROM insight.verify('$used');
+COMMIT;
+}), 'VALID', 'the key verifies inside a read-only transaction');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM insight.api_keys WHERE last_used_at IS NOT NULL}),
+	'0', 'verify itself wrote nothing');
+
+# The worker flushes within the interval; wait for it (bounded), no flush by hand.
+ok($node->poll_query_until('postgres',
+		q{SELECT count(*) = 1 FROM insight.api_keys WHERE name = 'used' AND last_used_at IS NOT NULL}),
+	'the worker flushed the use to insight.api_keys.last_used_at');
+is($node->safe_psql('postgres', q{
+SELECT name FROM insight.api_keys WHERE last_used_at IS NOT NULL ORDER BY name}),
+	'used', 'only the used key has a last use');
+is($node->safe_psql('postgres', q{
+SELECT last_used_at >= created_at AND last_used_at <= now() FROM insight.api_keys WHERE name = 'used'}),
+	't', 'the recorded time lies between creation and now');
+is($node->safe_psql('postgres', q{
+SELECT count(*) FROM insight.audit_log WHERE detail::text LIKE '%ik\_%'}),
+	'0', 'no key material in the audit trail');
+
+$node->stop;
+done_testing();
