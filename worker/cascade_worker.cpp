@@ -260,13 +260,21 @@ long RunPeriodicTasks() {
   long next_ms = -1;
   for (PeriodicTask& task : g_periodic) {
     TimestampTz now = GetCurrentTimestamp();
+    if (task.last_run == 0) task.last_run = now;  // the first run is one interval after start
     long interval_ms = static_cast<long>(*task.interval_s) * 1000L;
     long since_ms = TimestampDifferenceMilliseconds(task.last_run, now);
-    if (task.last_run == 0 || since_ms >= interval_ms) {
+    if (since_ms >= interval_ms) {
       task.last_run = now;
       std::string error;
       try {
         BeginBatch(task.activity);
+        // Housekeeping yields: a lock wait shorter than deadlock_timeout ends
+        // in this task's lock timeout (retried next interval), never in a
+        // deadlock error for the DDL or TRUNCATE it collided with.
+        PgCall([]() {
+          (void)set_config_option("lock_timeout", "200", PGC_SUSET, PGC_S_SESSION,
+                                  GUC_ACTION_LOCAL, true, 0, false);
+        });
         Elevated e = Elevated::Begin();
         task.run();
         e.End();
