@@ -13,24 +13,11 @@ BUILD=$ROOT/build/integration
 LOG=$BUILD/run-logs
 mkdir -p "$LOG"
 
-give_up() {
-  echo "$1"
-  echo "suite-result: 0 1"
-  exit 1
-}
+. tests/lib/ctest.sh
 
 start=$(date +%s)
 # Build before starting a server: a compile error needs no cluster.
-cmake -S "$ROOT" -B "$BUILD" >"$LOG/configure.log" 2>&1 \
-  || { cat "$LOG/configure.log"; give_up "cmake configure failed"; }
-cmake --build "$BUILD" --target insight_integration_tests -j2 >"$LOG/build.log" 2>&1 \
-  || { tail -60 "$LOG/build.log"; give_up "build failed"; }
-warnings=0
-if grep -q 'warning:' "$LOG/build.log"; then
-  echo "compiler warnings (the build must be -Wall -Wextra clean):"
-  grep -A3 'warning:' "$LOG/build.log" | head -60
-  warnings=1
-fi
+cmake_build insight_integration_tests
 
 work=$(pg_workdir integration)
 cleanup() {
@@ -64,23 +51,8 @@ psql_admin -d postgres -c "CREATE DATABASE insight_integ" >"$LOG/setup.log" 2>&1
 
 export INSIGHT_TEST_DSN="host=127.0.0.1 port=$PORT dbname=insight_integ user=postgres"
 export INSIGHT_TEST_APP_DSN="host=127.0.0.1 port=$PORT dbname=insight_integ user=integ_app"
-ctest --test-dir "$BUILD" -L integration --output-on-failure >"$LOG/ctest.log" 2>&1
-rc=$?
-summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$LOG/ctest.log" | tail -1)
-if [ -z "$summary" ]; then
-  tail -60 "$LOG/ctest.log"
-  give_up "ctest gave no summary"
-fi
-if [ "$rc" -ne 0 ]; then
-  # The output of each failed test, without the progress lines of the others.
-  grep -vE '^ +Start +[0-9]+: |Test +#[0-9]+: .* +Passed +' "$LOG/ctest.log" | head -400
-else
-  grep -E 'Test +#[0-9]+: ' "$LOG/ctest.log"
-  sed -n '/tests passed, /,$p' "$LOG/ctest.log"
-fi
-read -r failed total < <(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/' <<<"$summary")
-passed=$((total - failed))
-failed=$((failed + warnings))
+run_ctest integration
+[ "$rc" -eq 0 ] && grep -E 'Test +#[0-9]+: ' "$LOG/ctest.log"
 
 # A backend that crashed fails the suite even if every assertion held.
 if grep -qE 'terminated by signal|PANIC:|server process .* was terminated' "$work/server.log"; then
@@ -101,7 +73,6 @@ else
   passed=$((passed + 1))
 fi
 cp "$work/server.log" "$LOG/server.log"
-[ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 echo "integration: $total tests, build+run $(($(date +%s) - start))s (port $PORT)"
 echo "suite-result: $passed $failed"
 [ "$failed" -eq 0 ]
