@@ -24,3 +24,24 @@ pg_workdir() {
   [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$d"
   echo "$d"
 }
+
+# start_throwaway_cluster NAME PORT [postgresql.conf lines]: a fresh cluster
+# in a pg_workdir, run by $PG_USER, reachable only on a unix socket in that
+# directory, insight_keys preloaded. Sets $work and $data; the cluster is
+# stopped and removed when the script exits.
+start_throwaway_cluster() {
+  work=$(pg_workdir "$1")
+  data=$work/data
+  trap 'as_pg "$PG_BIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+  as_pg "$PG_BIN/initdb" -D "$data" -A trust -U postgres >/dev/null
+  cat >>"$data/postgresql.conf" <<CONF
+port = $2
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'insight_keys'
+max_connections = 20
+log_min_messages = warning
+${3:-}
+CONF
+  as_pg "$PG_BIN/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null
+}

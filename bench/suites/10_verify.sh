@@ -26,25 +26,7 @@ LOOP_KEYS=1000
 LOOP_REPEAT=100
 PY=${PYTHON:-python3}
 
-work=$(pg_workdir bench-verify)
-data=$work/data
-cleanup() {
-  as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_pg initdb -D "$data" -A trust -U postgres >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'insight_keys'
-shared_buffers = 512MB
-max_connections = 20
-log_min_messages = warning
-EOF
-as_pg pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null
+start_throwaway_cluster bench-verify "$PORT" "shared_buffers = 512MB"
 
 DB=bench
 sql() { as_pg psql -h "$work" -p "$PORT" -U postgres -d "$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }

@@ -25,29 +25,12 @@ NKEYS=${BENCH_CASCADE_KEYS:-100000}
 BATCHES=${BENCH_BATCH_SIZES:-"1000 5000 20000"}
 DEFAULT_BATCH=5000
 
-work=$(pg_workdir bench-cascades)
-data=$work/data
-cleanup() {
-  as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-as_pg initdb -D "$data" -A trust -U postgres >/dev/null
-cat >>"$data/postgresql.conf" <<EOF
-port = $PORT
-listen_addresses = ''
-unix_socket_directories = '$work'
-shared_preload_libraries = 'insight_keys'
-shared_buffers = 256MB
+conf="shared_buffers = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 30min
-max_connections = 20
-log_min_messages = warning
-insight.cascade_batch_size = $DEFAULT_BATCH
-EOF
-[ -n "${BENCH_WORKER_NICE:-}" ] && echo "insight.cascade_worker_nice = $BENCH_WORKER_NICE" >>"$data/postgresql.conf"
-as_pg pg_ctl -D "$data" -l "$work/server.log" -w start >/dev/null
+insight.cascade_batch_size = $DEFAULT_BATCH"
+[ -n "${BENCH_WORKER_NICE:-}" ] && conf+=$'\n'"insight.cascade_worker_nice = $BENCH_WORKER_NICE"
+start_throwaway_cluster bench-cascades "$PORT" "$conf"
 
 DB=bench
 sql() { as_pg psql -h "$work" -p "$PORT" -U postgres -d "$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
