@@ -229,11 +229,6 @@ const core::PrincipalFacts& CurrentFacts() {
   return g_cache.facts;
 }
 
-PrincipalSource CurrentSource() {
-  (void) CurrentFacts();
-  return g_cache.source;
-}
-
 Actor CurrentActor() {
   if (const Actor* a = ActorOverride()) return *a;
   Actor actor;
@@ -273,8 +268,6 @@ const Actor* ActorOverride() { return g_actor_stack.empty() ? nullptr : &g_actor
 void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope) {
   SetExplicit(PrincipalSource::ApiKey, key_id, scope);
 }
-
-void InvalidatePrincipalFacts() { g_cache.valid = false; }
 
 void InitPrincipal() {
   RegisterXactCallback(OnXactEvent, nullptr);

@@ -14,7 +14,6 @@ enum class PrincipalScope : uint8_t { Transaction, Session };
 // Facts about whoever acts now, loaded once per statement (and whenever the
 // principal changes). The reference stays valid until the next call.
 const core::PrincipalFacts& CurrentFacts();
-PrincipalSource CurrentSource();
 
 // Who is recorded as the actor of changes: captured before the extension
 // elevates, so triggers fired by its own statements see the real actor.
@@ -37,8 +36,5 @@ PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
 
 // Registers transaction callbacks; called from _PG_init.
 void InitPrincipal();
-
-// Forgets cached facts (an identity table changed).
-void InvalidatePrincipalFacts();
 
 }  // namespace insight

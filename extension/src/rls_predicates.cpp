@@ -17,9 +17,11 @@ static Datum MayViewKey(FunctionCallInfo fcinfo) {
   auto org = UuidArg(fcinfo, 1);
   auto owner = UuidArg(fcinfo, 2);
   if (PG_ARGISNULL(0) || !org) PG_RETURN_BOOL(false);
-  core::KeyKind kind = TextFromDatum(PG_GETARG_DATUM(0)) == "organization"
-                           ? core::KeyKind::Organization
-                           : core::KeyKind::User;
+  // Called once per row: compare the kind in place, without a copy.
+  text* kind_text = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(0); });
+  std::string_view kind_name(VARDATA_ANY(kind_text), VARSIZE_ANY_EXHDR(kind_text));
+  core::KeyKind kind =
+      kind_name == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
   PG_RETURN_BOOL(core::MayViewKey(CurrentFacts(), kind, *org, Ptr(owner)));
 }
 
