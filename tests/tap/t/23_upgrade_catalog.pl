@@ -24,16 +24,16 @@ $node->safe_psql('postgres', 'CREATE DATABASE upgraded_with_data');
 
 $node->safe_psql('fresh', 'CREATE EXTENSION insight_keys CASCADE');
 is($node->safe_psql('fresh', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.1', 'a fresh install is at the default version 1.1');
+  '1.2', 'a fresh install is at the default version 1.2');
 
 $node->safe_psql('upgraded', "CREATE EXTENSION insight_keys VERSION '1.0' CASCADE");
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
   '1.0', 'VERSION 1.0 installs 1.0');
 is($node->safe_psql('upgraded', "SELECT string_agg(target, ',' ORDER BY target) FROM pg_extension_update_paths('insight_keys') WHERE source = '1.0' AND path IS NOT NULL"),
-  '1.1', 'the only update path from 1.0 leads to 1.1');
+  '1.1,1.2', 'the update paths from 1.0 lead to 1.1 and 1.2');
 $node->safe_psql('upgraded', 'ALTER EXTENSION insight_keys UPDATE');
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.1', 'ALTER EXTENSION UPDATE reaches 1.1');
+  '1.2', 'ALTER EXTENSION UPDATE reaches 1.2');
 
 my $fresh = catalog_text($node, 'fresh');
 my $upgraded = catalog_text($node, 'upgraded');
@@ -48,7 +48,15 @@ like($fresh, qr/^function insight\.verify\(text\) .* acl=.*PUBLIC=EXECUTE/m,
 like($fresh, qr/^column insight\.api_keys\.secret_hash .* acl=-$/m,
   'secret_hash is listed without any column grant');
 
-is($upgraded, $fresh, 'catalog after 1.0 + UPDATE equals a fresh 1.1 install');
+is($upgraded, $fresh, 'catalog after 1.0 + UPDATE equals a fresh 1.2 install');
+
+# 1.1 -> 1.2 as well: the release before this one.
+$node->safe_psql('postgres', 'CREATE DATABASE from_1_1');
+$node->safe_psql('from_1_1', "CREATE EXTENSION insight_keys VERSION '1.1' CASCADE");
+$node->safe_psql('from_1_1', 'ALTER EXTENSION insight_keys UPDATE');
+is($node->safe_psql('from_1_1', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
+  '1.2', 'ALTER EXTENSION UPDATE from 1.1 reaches 1.2');
+is(catalog_text($node, 'from_1_1'), $fresh, 'catalog after 1.1 + UPDATE equals a fresh 1.2 install');
 
 # Per kind as well, so that a failure names what differs.
 for my $kind (qw(function relation column view policy trigger index constraint config_dump member)) {

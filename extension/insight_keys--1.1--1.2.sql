@@ -1,0 +1,6 @@
+-- insight_keys 1.1 -> 1.2. A fresh install runs 1.0, 1.0--1.1 and then this
+-- script, so an upgraded database and a new one have the same catalog (tested
+-- by tests/tap/t/*upgrade*). Each section belongs to one concern; keep them
+-- apart so that each change reads on its own.
+\echo Use "ALTER EXTENSION insight_keys UPDATE TO '1.2'" to load this file. \quit
+
