@@ -25,7 +25,7 @@ run_schedule() {  # schedule temp-config
   [ -d tests/regress/input ] && cp -r tests/regress/input "$work/"
   cp "$2" "$work/temp.conf"
   chown -R "$PG_USER" "$work" 2>/dev/null
-  out=$(cd "$work" && as_pg "$PG_REGRESS" --inputdir=. --outputdir=. \
+  out=$(cd "$work" && as_pg "$PG_REGRESS" --bindir="$PG_BIN" --inputdir=. --outputdir=. \
         --temp-instance="$work/tmp_check" --temp-config="$work/temp.conf" \
         --port="${INSIGHT_REGRESS_PORT:-55432}" \
         --schedule="sql/$1" --dbname=insight_regress 2>&1)
