@@ -1,14 +1,18 @@
 // Identity administration (SPEC §7): organizations, users, memberships.
 // Auditing and cascade enqueueing happen in the identity trigger
 // (identity_changes.cpp), so a DBA's direct DELETE/UPDATE is treated the same.
+#include "identity.hpp"
+
 #include <optional>
 
 #include "principal.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 }
 
 namespace insight {
@@ -17,6 +21,13 @@ namespace {
 
 constexpr size_t kMaxTextLen = 200;
 constexpr size_t kMaxEmailLen = 320;
+
+// How long an identity change waits for a row lock held by another
+// transaction (docs/SECURITY.md, "Lock waits"): an open transaction of a
+// lower-privileged role (an org admin's set_membership, anyone's generate_*)
+// can hold locks on a user's rows, and must not stall administration
+// indefinitely. 0 waits as long as lock_timeout allows.
+int g_identity_lock_timeout_ms = 5000;
 
 Statement g_org_by_name = {"SELECT 1 FROM insight.organizations WHERE name = $1", 1, {TEXTOID}, nullptr};
 Statement g_insert_org = {"INSERT INTO insight.organizations (name) VALUES ($1) RETURNING id", 1,
@@ -31,7 +42,10 @@ Statement g_insert_user = {
     "INSERT INTO insight.users (email, display_name, is_platform_admin, db_role) "
     "VALUES ($1, $2, $3, $4) RETURNING id",
     4, {TEXTOID, TEXTOID, BOOLOID, NAMEOID}, nullptr};
-Statement g_user_exists = {"SELECT 1 FROM insight.users WHERE id = $1 FOR SHARE", 1, {UUIDOID}, nullptr};
+// KEY SHARE, like the membership's foreign key: holds the user against
+// deletion without blocking a platform admin's other changes to the user.
+Statement g_user_exists = {"SELECT 1 FROM insight.users WHERE id = $1 FOR KEY SHARE", 1, {UUIDOID},
+                           nullptr};
 Statement g_upsert_membership = {
     "INSERT INTO insight.memberships (user_id, org_id, role) VALUES ($1, $2, $3) "
     "ON CONFLICT (user_id, org_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now() "
@@ -83,23 +97,48 @@ void RequireAdministrator(const core::PrincipalFacts& facts, const char* action)
   }
 }
 
+// Inside an Elevated scope (whose GUC nest level restores it): bounds every
+// lock wait of the change by insight.identity_lock_timeout, or by the
+// caller's own lock_timeout when that is shorter.
+void BoundLockWaits() {
+  int bound = g_identity_lock_timeout_ms;
+  if (bound <= 0) return;
+  PgCall([bound]() {
+    if (LockTimeout > 0 && LockTimeout <= bound) return;
+    char value[32];
+    snprintf(value, sizeof value, "%d", bound);
+    (void) set_config_option("lock_timeout", value, PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+                             true, 0, false);
+  });
+}
+
 // Runs `change` elevated, with the acting principal recorded for the trigger.
 template <typename Fn>
 auto AsActor(Fn&& change) {
   Actor actor = CurrentActor();
   Elevated e = Elevated::Begin();
+  BoundLockWaits();
   PushActor(actor);
-  auto result = change();
-  PopActor();
-  e.End();
-  return result;
+  try {
+    auto result = change();
+    PopActor();
+    e.End();
+    return result;
+  } catch (const PgError& err) {
+    if (err.edata()->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE) throw;
+  }
+  throw SqlError(ERRCODE_LOCK_NOT_AVAILABLE,
+                 "another transaction holds a lock on a row this change needs",
+                 "An open transaction is using this user, membership or organization (for "
+                 "example an uncommitted set_membership or key generation); retry when it ends, "
+                 "or end it. See insight.identity_lock_timeout.");
 }
 
 }  // namespace
 
 static Datum CreateOrganization(FunctionCallInfo fcinfo) {
   std::string name = RequiredText(fcinfo, 0, "name", kMaxTextLen);
-  RequireAdministrator(CurrentFacts(), "create an organization");
+  RequireAdministrator(LockedFactsForDecision(nullptr), "create an organization");
   core::Uuid id = AsActor([&]() {
     Datum arg = TextToDatum(name);
     if (Run(g_org_by_name, &arg, nullptr, false) > 0) {
@@ -113,7 +152,7 @@ static Datum CreateOrganization(FunctionCallInfo fcinfo) {
 
 static Datum DeleteOrganization(FunctionCallInfo fcinfo) {
   core::Uuid org = RequiredUuid(fcinfo, 0, "org_id");
-  RequireAdministrator(CurrentFacts(), "delete an organization");
+  RequireAdministrator(LockedFactsForDecision(nullptr), "delete an organization");
   AsActor([&]() {
     Datum arg = UuidToDatum(org);
     if (Run(g_delete_org, &arg, nullptr, false) == 0) {
@@ -141,7 +180,7 @@ static Datum CreateUser(FunctionCallInfo fcinfo) {
       throw SqlError(ERRCODE_UNDEFINED_OBJECT, "db_role is not an existing role");
     }
   }
-  RequireAdministrator(CurrentFacts(), "create a user");
+  RequireAdministrator(LockedFactsForDecision(nullptr), "create a user");
   core::Uuid id = AsActor([&]() {
     Datum email_arg = TextToDatum(email);
     if (Run(g_user_by_email, &email_arg, nullptr, false) > 0) {
@@ -168,7 +207,7 @@ static Datum SetMembership(FunctionCallInfo fcinfo) {
   if (!core::ParseRole(role)) {
     throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "role must be org_admin, read_write or read_only");
   }
-  if (!core::MayManageMemberships(CurrentFacts(), org)) {
+  if (!core::MayManageMemberships(LockedFactsForDecision(&org), org)) {
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
   }
   AsActor([&]() {
@@ -186,7 +225,7 @@ static Datum SetMembership(FunctionCallInfo fcinfo) {
 static Datum RemoveMembership(FunctionCallInfo fcinfo) {
   core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
   core::Uuid org = RequiredUuid(fcinfo, 1, "org_id");
-  if (!core::MayManageMemberships(CurrentFacts(), org)) {
+  if (!core::MayManageMemberships(LockedFactsForDecision(&org), org)) {
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
   }
   AsActor([&]() {
@@ -203,7 +242,7 @@ static Datum SetPlatformAdmin(FunctionCallInfo fcinfo) {
   core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
   if (PG_ARGISNULL(1)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "is_admin must not be null");
   bool is_admin = PG_GETARG_BOOL(1);
-  RequireAdministrator(CurrentFacts(), "change platform administrators");
+  RequireAdministrator(LockedFactsForDecision(nullptr), "change platform administrators");
   AsActor([&]() {
     Datum args[2] = {UuidToDatum(user), BoolGetDatum(is_admin)};
     if (Run(g_set_platform_admin, args, nullptr, false) == 0) {
@@ -216,13 +255,26 @@ static Datum SetPlatformAdmin(FunctionCallInfo fcinfo) {
 
 static Datum DeleteUser(FunctionCallInfo fcinfo) {
   core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
-  RequireAdministrator(CurrentFacts(), "delete a user");
+  RequireAdministrator(LockedFactsForDecision(nullptr), "delete a user");
   AsActor([&]() {
     Datum arg = UuidToDatum(user);
     if (Run(g_delete_user, &arg, nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
     return true;
   });
   PG_RETURN_VOID();
+}
+
+}  // namespace insight
+
+namespace insight {
+
+void InitIdentitySettings() {
+  DefineCustomIntVariable(
+      "insight.identity_lock_timeout",
+      "Longest wait of an identity administration function for a row lock held by another "
+      "transaction.",
+      "0 waits as long as lock_timeout allows.", &g_identity_lock_timeout_ms, 5000, 0, INT_MAX,
+      PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 }
 
 }  // namespace insight

@@ -1,6 +1,7 @@
 // Module entry: PG_MODULE_MAGIC, settings, callbacks, and the worker when
 // preloaded.
 #include "cascades.hpp"
+#include "identity.hpp"
 #include "keys.hpp"
 #include "log_redaction.hpp"
 #include "principal.hpp"
@@ -45,6 +46,7 @@ extern "C" void _PG_init(void) {
     insight::InitLogRedaction();  // before DefineSettings reserves the prefix
     insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
+    insight::InitIdentitySettings();  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
     return Datum(0);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <openssl/crypto.h>
+
 #include "verify_cache.hpp"
 
 extern "C" {
@@ -150,7 +152,7 @@ bool TextEquals(Datum d, const char* s) {
 // Inside PgCall. Reads the key row found by (attno = value) through index, then
 // the organization, the owner and the membership, all in one fresh snapshot.
 void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, Datum value,
-             RawKey* raw) {
+             RawKey* raw, const uint8_t* presented = nullptr) {
   std::memset(raw, 0, sizeof *raw);
   raw->role = core::Role::None;
   // Before the snapshot: facts read in it are cached only if no invalidation
@@ -181,6 +183,17 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     raw->has_expires = !isnull;
     if (!isnull) raw->expires = DatumGetTimestampTz(expires);
   });
+  if (raw->found && presented != nullptr &&
+      !(raw->hash_ok && CRYPTO_memcmp(raw->hash, presented, 32) == 0)) {
+    // Not this key: nothing about the row's owner is read or cached, so the
+    // caller's answer, its cost and every cache counter are those of an
+    // unknown lookup id.
+    std::memset(raw, 0, sizeof *raw);
+    raw->role = core::Role::None;
+    raw->cacheable = !IsInParallelMode();
+    UnregisterSnapshot(snap);
+    return;
+  }
   const uint8_t* owner = raw->has_owner ? raw->owner.data : nullptr;
   OwnerFacts cached;
   if (raw->found && OwnerFactsFind(raw->org.data, owner, &cached)) {
@@ -270,15 +283,15 @@ void AcceptInvalidations() {
 }
 
 bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t secret_hash[32],
-                         bool* cacheable) {
+                         bool* cacheable, const uint8_t* presented) {
   Relations r = ResolveRelations();
   RawKey raw;
   char lookup[core::kLookupLen];
   if (lookup_id.size() != core::kLookupLen) return false;
   std::memcpy(lookup, lookup_id.data(), core::kLookupLen);
-  PgCall([&r, &raw, &lookup]() {
+  PgCall([&r, &raw, &lookup, presented]() {
     text* value = cstring_to_text_with_len(lookup, core::kLookupLen);
-    ReadKey(r, r.keys_lookup_idx, r.k_lookup, F_TEXTEQ, PointerGetDatum(value), &raw);
+    ReadKey(r, r.keys_lookup_idx, r.k_lookup, F_TEXTEQ, PointerGetDatum(value), &raw, presented);
     pfree(value);
   });
   *cacheable = raw.cacheable;

@@ -20,8 +20,11 @@ void InitKeyLookup();
 // change committed before the call is always seen. facts.hash_matches and
 // facts.expired are left to the caller. cacheable is false when the read had
 // to use the statement's snapshot (the leader of a parallel query).
+// With `presented` (the SHA-256 of the presented key), a row whose stored hash
+// differs is reported as not found and nothing more is read or cached about
+// it, so a wrong secret costs and shows the same as an unknown lookup id.
 bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32],
-                         bool* cacheable);
+                         bool* cacheable, const uint8_t* presented = nullptr);
 bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record);
 
 // Processes pending invalidation messages (cheap when there are none).

@@ -86,22 +86,28 @@ Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
 
   Elevated e = Elevated::Begin();
   Datum org_arg = UuidToDatum(org);
-  if (Run(g_lock_org, &org_arg, nullptr, false) == 0) {
-    if (core::IsPlatformWide(facts)) throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
-    DenyGeneration(kind);
-  }
   std::string creator_label = "operator";
+  bool platform_wide = !person;  // the operator
   if (person) {
     Datum user_arg = UuidToDatum(facts.user);
     if (Run(g_lock_user, &user_arg, nullptr, false) == 0) DenyGeneration(kind);
     facts.platform_admin = ColumnBool(0, 1);
     creator_label = ColumnText(0, 2);
-    Datum args[2] = {user_arg, org_arg};
+    platform_wide = facts.platform_admin;
     facts.memberships.clear();
-    if (Run(g_lock_membership, args, nullptr, false) > 0) {
+    if (!platform_wide) {
+      // Rights first, before the organization is looked up: without a
+      // membership an existing foreign organization and an unknown one
+      // answer alike, by the same reads. The locked membership also holds
+      // the organization (its foreign key), so no lock on that row is needed.
+      Datum args[2] = {user_arg, org_arg};
+      if (Run(g_lock_membership, args, nullptr, false) == 0) DenyGeneration(kind);
       facts.memberships.push_back(
           {org, core::ParseRole(ColumnText(0, 1)).value_or(core::Role::None)});
     }
+  }
+  if (platform_wide && Run(g_lock_org, &org_arg, nullptr, false) == 0) {
+    throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
   }
   bool allowed = kind == core::KeyKind::User ? core::MayGenerateUserKey(facts, org)
                                              : core::MayGenerateOrgKey(facts, org);

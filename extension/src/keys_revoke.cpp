@@ -11,36 +11,64 @@ extern "C" {
 namespace insight {
 
 namespace {
-Statement g_lock_key = {"SELECT kind, org_id, owner_id, name FROM insight.api_keys WHERE id = $1 FOR UPDATE",
+// Permission is decided before any lock is taken on the key: a key the caller
+// may not see is read exactly like an unknown one (one plain lookup, no lock,
+// so no wait on a concurrent holder and no 40001 that would show it exists).
+Statement g_find_key = {"SELECT kind, org_id, owner_id, name FROM insight.api_keys WHERE id = $1",
+                        1, {UUIDOID}, nullptr};
+Statement g_lock_key = {"SELECT kind, org_id, owner_id FROM insight.api_keys WHERE id = $1 FOR UPDATE",
                         1, {UUIDOID}, nullptr};
 Statement g_delete_key = {"DELETE FROM insight.api_keys WHERE id = $1", 1, {UUIDOID}, nullptr};
+
+struct KeyFacts {
+  core::KeyKind kind = core::KeyKind::User;
+  core::Uuid org;
+  std::optional<core::Uuid> owner;
+};
+
+KeyFacts ReadKeyFacts() {
+  KeyFacts k;
+  k.kind = ColumnText(0, 1) == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
+  k.org = ColumnUuid(0, 2);
+  k.owner = ColumnUuidOrNull(0, 3);
+  return k;
+}
 }  // namespace
 
 static Datum RevokeKey(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "key_id must not be null");
   core::Uuid key_id = UuidFromDatum(PG_GETARG_DATUM(0));
-  const core::PrincipalFacts facts = CurrentFacts();
   Actor actor = CurrentActor();
 
   Elevated e = Elevated::Begin();
   Datum arg = UuidToDatum(key_id);
-  bool visible = false;
-  core::KeyKind kind = core::KeyKind::User;
-  core::Uuid org;
-  std::optional<core::Uuid> owner;
+  bool found = Run(g_find_key, &arg, nullptr, false) > 0;
+  KeyFacts key;
   std::string name;
-  if (Run(g_lock_key, &arg, nullptr, false) > 0) {
-    kind = ColumnText(0, 1) == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
-    org = ColumnUuid(0, 2);
-    owner = ColumnUuidOrNull(0, 3);
+  if (found) {
+    key = ReadKeyFacts();
     name = ColumnText(0, 4);
-    visible = core::MayViewKey(facts, kind, org, owner ? &*owner : nullptr);
   }
+  e.End();
+  // The acting principal's latest committed rights, locked, in the key's
+  // organization (for an unknown key, in none: the same reads either way).
+  // Outside the Elevated scope: the principal is the caller, not the owner.
+  core::Uuid no_org;
+  const core::PrincipalFacts facts = LockedFactsForDecision(found ? &key.org : &no_org);
+  e = Elevated::Begin();
+  arg = UuidToDatum(key_id);  // the first one was allocated in the scope just ended
+  bool visible = found && core::MayViewKey(facts, key.kind, key.org, key.owner ? &*key.owner : nullptr);
   if (!visible) throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
+  // Now the lock; the key may have changed since the unlocked read.
+  if (Run(g_lock_key, &arg, nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
+  KeyFacts locked = ReadKeyFacts();
+  if (!(locked.kind == key.kind && locked.org == key.org && locked.owner == key.owner)) {
+    throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
+  }
   Run(g_delete_key, &arg, nullptr, false);
   core::JsonObject detail;
-  detail.Add("kind", core::KindName(kind)).Add("name", name).Add("reason", "revoked");
-  WriteAudit(actor, "key.revoked", org, owner, key_id, detail.Str());
+  detail.Add("kind", core::KindName(key.kind)).Add("name", name).Add("reason", "revoked");
+  WriteAudit(actor, "key.revoked", key.org, key.owner, key_id, detail.Str());
   e.End();
   PG_RETURN_VOID();
 }

@@ -162,7 +162,10 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
   } else {
     uint64_t generation = VerifyCacheGeneration();
     bool cacheable = false;
-    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash, &cacheable)) {
+    // A row whose hash does not match the presented key answers as no row,
+    // and is not cached: a wrong secret for an existing lookup id leaves the
+    // same trace (answer, cache entries and hits) as an unknown lookup id.
+    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash, &cacheable, presented)) {
       return {core::VerifyCode::NotFound, {}};
     }
     stored = read_hash;

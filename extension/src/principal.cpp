@@ -351,3 +351,95 @@ static Datum WhoAmI(FunctionCallInfo fcinfo) {
 INSIGHT_SQL_FUNCTION(insight_act_as, insight::ActAs)
 INSIGHT_SQL_FUNCTION(insight_reset_principal, insight::ResetPrincipal)
 INSIGHT_SQL_FUNCTION(insight_whoami, insight::WhoAmI)
+
+// ---- facts for a management decision ---------------------------------------
+// read_only = false: SPI takes a new snapshot for each statement, so under READ
+// COMMITTED these see what committed last, even from inside a cursor or a
+// statement whose own snapshot is older; under REPEATABLE READ they read the
+// transaction snapshot and the row lock raises 40001 for a row changed since.
+
+namespace insight {
+
+namespace {
+
+Statement g_lock_person_by_id = {
+    "SELECT is_platform_admin FROM insight.users WHERE id = $1 FOR SHARE", 1, {UUIDOID}, nullptr};
+Statement g_lock_person_by_db_role = {
+    "SELECT id, is_platform_admin FROM insight.users WHERE db_role = $1 FOR SHARE", 1, {NAMEOID},
+    nullptr};
+Statement g_lock_person_membership = {
+    "SELECT org_id, role FROM insight.memberships WHERE user_id = $1 AND org_id = $2 FOR SHARE", 2,
+    {UUIDOID, UUIDOID}, nullptr};
+Statement g_lock_person_memberships = {
+    "SELECT org_id, role FROM insight.memberships WHERE user_id = $1 FOR SHARE", 1, {UUIDOID},
+    nullptr};
+// KEY SHARE: holds the key against revocation without blocking its
+// last_used_at updates.
+Statement g_lock_principal_key = {"SELECT 1 FROM insight.api_keys WHERE id = $1 FOR KEY SHARE", 1,
+                                  {UUIDOID}, nullptr};
+
+void ReadLockedMemberships(const core::Uuid& user, const core::Uuid* org, bool all,
+                           core::PrincipalFacts* facts) {
+  facts->memberships.clear();
+  Datum args[2] = {UuidToDatum(user), org != nullptr ? UuidToDatum(*org) : Datum(0)};
+  uint64 n = 0;
+  if (all) {
+    n = Run(g_lock_person_memberships, args, nullptr, false);
+  } else if (org != nullptr) {
+    n = Run(g_lock_person_membership, args, nullptr, false);
+  }
+  for (uint64 i = 0; i < n; i++) {
+    auto role = core::ParseRole(ColumnText(i, 2));
+    facts->memberships.push_back({ColumnUuid(i, 1), role.value_or(core::Role::None)});
+  }
+}
+
+}  // namespace
+
+core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org, bool all_memberships) {
+  core::PrincipalFacts facts = CurrentFacts();
+  PrincipalSource source = g_cache.source;
+  if (facts.kind == core::PrincipalKind::Nobody || facts.kind == core::PrincipalKind::Operator) {
+    return facts;
+  }
+  core::PrincipalFacts nobody;
+  Datum role_name = 0;
+  if (source == PrincipalSource::DbRole) {
+    Oid pg_user = GetUserId();
+    role_name = PgCall([pg_user]() {
+      Name name = static_cast<Name>(palloc0(NAMEDATALEN));
+      namestrcpy(name, GetUserNameFromId(pg_user, false));
+      return NameGetDatum(name);
+    });
+  }
+  Elevated e = Elevated::Begin();
+  bool still = true;
+  if (facts.kind == core::PrincipalKind::UserKey || facts.kind == core::PrincipalKind::OrgKey) {
+    Datum key_arg = UuidToDatum(g_explicit.id);
+    still = Run(g_lock_principal_key, &key_arg, nullptr, false) > 0;
+  }
+  if (still && facts.kind != core::PrincipalKind::OrgKey) {
+    Datum user_arg = UuidToDatum(facts.user);
+    if (source == PrincipalSource::DbRole) {
+      still = Run(g_lock_person_by_db_role, &role_name, nullptr, false) > 0 &&
+              ColumnUuid(0, 1) == facts.user;
+      if (still) facts.platform_admin = ColumnBool(0, 2);
+    } else {
+      still = Run(g_lock_person_by_id, &user_arg, nullptr, false) > 0;
+      if (still) facts.platform_admin = ColumnBool(0, 1);
+    }
+    if (still && facts.kind == core::PrincipalKind::UserKey) {
+      // A user key acts only in its own organization, and only while its
+      // owner is a member there (or a platform admin, as verify decides).
+      core::Uuid key_org = facts.org;
+      ReadLockedMemberships(facts.user, &key_org, false, &facts);
+      still = facts.platform_admin || !facts.memberships.empty();
+    } else if (still) {
+      ReadLockedMemberships(facts.user, org, all_memberships, &facts);
+    }
+  }
+  e.End();
+  return still ? facts : nobody;
+}
+
+}  // namespace insight

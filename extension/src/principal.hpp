@@ -30,6 +30,18 @@ const Actor* ActorOverride();
 
 void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope);
 
+// The facts a management function decides from (see docs/SECURITY.md,
+// "Management decisions"): CurrentFacts() re-read from the latest committed
+// rows with a fresh snapshot, each row locked FOR SHARE until the transaction
+// ends, so that the decision cannot go stale before the change it allows is
+// made: the acting person's users row (the db_role mapping, the platform-admin
+// flag), with org its membership there and with all_memberships every
+// membership, and a key principal's key row. Under REPEATABLE READ a row
+// changed since the transaction's snapshot raises 40001 (fails closed).
+// Anything no longer true answers PrincipalKind::Nobody. Runs its own
+// Elevated scope.
+core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org, bool all_memberships = false);
+
 // The optional scope argument argno of authenticate()/act_as():
 // 'transaction' (also when absent) or 'session'; 22023 otherwise.
 PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
