@@ -155,7 +155,7 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
 
   const uint8_t* stored = nullptr;
   uint8_t read_hash[32];
-  CachedKey* entry = VerifyCacheFind(parsed.lookup_id);
+  CachedKey* entry = VerifyCacheFind(parsed.lookup_id, presented);
   if (entry != nullptr) {
     *rec = entry->record;
     stored = entry->secret_hash;

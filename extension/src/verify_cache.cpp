@@ -1,5 +1,7 @@
 #include "verify_cache.hpp"
 
+#include <openssl/crypto.h>
+
 #include <cstring>
 #include <memory>
 #include <new>
@@ -116,13 +118,14 @@ void VerifyCacheInvalidate() noexcept {
   g_cache.status.invalidations++;
 }
 
-CachedKey* VerifyCacheFind(std::string_view lookup) noexcept {
+CachedKey* VerifyCacheFind(std::string_view lookup, const uint8_t* presented) noexcept {
   Prepare();
   if (g_cache.buckets == 0 || lookup.size() != core::kLookupLen) return nullptr;
   CachedKey* bucket = Bucket(lookup);
   for (uint32_t i = 0; i < g_cache.ways; i++) {
     CachedKey& e = bucket[i];
     if (e.used && std::memcmp(e.lookup, lookup.data(), core::kLookupLen) == 0) {
+      if (presented != nullptr && CRYPTO_memcmp(e.secret_hash, presented, 32) != 0) break;
       e.last_hit = ++g_cache.tick;
       g_cache.status.hits++;
       CountEvent(StatCounter::CacheHits);

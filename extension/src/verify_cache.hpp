@@ -47,8 +47,11 @@ uint64_t VerifyCacheGeneration() noexcept;
 // Callable from a relcache callback: sets a flag, frees nothing.
 void VerifyCacheInvalidate() noexcept;
 
-// The entry for lookup_id, or nullptr. Counts a hit or a miss.
-CachedKey* VerifyCacheFind(std::string_view lookup_id) noexcept;
+// The entry for lookup_id, or nullptr. Counts a hit or a miss. With
+// `presented` (the SHA-256 of the presented key), an entry whose stored hash
+// differs is not this key: it counts and answers as a miss, exactly like an
+// unknown lookup id.
+CachedKey* VerifyCacheFind(std::string_view lookup_id, const uint8_t* presented = nullptr) noexcept;
 
 // Remembers a key read at `generation`; returns the entry or nullptr when the
 // cache is disabled or the generation moved on.

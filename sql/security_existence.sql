@@ -1,0 +1,117 @@
+-- security_existence: what a principal may not see behaves exactly like what
+-- does not exist (docs/SECURITY.md, "Existence oracles"). verify with a wrong
+-- secret for an existing lookup id leaves the same answer and the same cache
+-- counters as an unknown lookup id, whether the key is cached or not;
+-- revoke_key and generate_* answer a foreign key or organization with the
+-- SQLSTATE and message of an unknown one.
+-- Runs in its own database so that nothing else moves the counters.
+\set regress_db :DBNAME
+SET client_min_messages = warning;
+CREATE DATABASE regress_exist_db;
+\c regress_exist_db
+SET client_min_messages = warning;
+CREATE EXTENSION insight_keys CASCADE;
+RESET client_min_messages;
+
+CREATE ROLE regress_exist_member NOLOGIN;
+CREATE ROLE regress_exist_admin NOLOGIN;
+SELECT insight.create_organization('exist-own') AS own \gset
+SELECT insight.create_organization('exist-foreign') AS foreign_org \gset
+SELECT insight.create_user('exist-member@example.com', db_role => 'regress_exist_member') AS member \gset
+SELECT insight.create_user('exist-admin@example.com', db_role => 'regress_exist_admin') AS admin \gset
+SELECT insight.set_membership(:'member', :'own', 'read_write');
+SELECT insight.set_membership(:'admin', :'own', 'org_admin');
+SELECT key_id AS foreign_key FROM insight.generate_org_key(:'foreign_org', 'foreign') \gset
+SET ROLE regress_exist_member;
+SELECT api_key AS member_key FROM insight.generate_user_key(:'own', 'mine') \gset
+RESET ROLE;
+
+-- A key text with a valid checksum: body || CRC-32 in 6 base62 digits.
+CREATE FUNCTION pg_temp.with_checksum(body text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  bytes bytea := convert_to(body, 'UTF8');
+  crc bigint := 4294967295;
+  digits text := '';
+BEGIN
+  FOR i IN 0 .. length(bytes) - 1 LOOP
+    crc := crc # get_byte(bytes, i);
+    FOR k IN 1 .. 8 LOOP
+      IF (crc & 1) = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
+    END LOOP;
+  END LOOP;
+  crc := crc # 4294967295;
+  FOR i IN 1 .. 6 LOOP
+    digits := substr(alphabet, (crc % 62)::int + 1, 1) || digits;
+    crc := crc / 62;
+  END LOOP;
+  RETURN body || digits;
+END
+$f$;
+-- the member's lookup id with another secret, and a lookup id nobody has
+SELECT pg_temp.with_checksum(left(:'member_key', 25) || repeat('Z', 43)) AS wrong_secret,
+       pg_temp.with_checksum('ik_user_' || repeat('Q', 16) || '_' || repeat('Z', 43)) AS unknown_lookup
+\gset
+-- How verifying `key` n times moves this backend's cache counters.
+CREATE FUNCTION pg_temp.cache_trace(key text, n int,
+    OUT codes text, OUT entries bigint, OUT hits bigint, OUT misses bigint, OUT evictions bigint)
+LANGUAGE plpgsql AS $f$
+DECLARE
+  before record;
+  after record;
+  code text;
+BEGIN
+  SELECT * INTO before FROM insight.verify_cache_status();
+  FOR i IN 1 .. n LOOP
+    SELECT v.code INTO code FROM insight.verify(key) v;
+    codes := concat_ws(',', codes, code);
+  END LOOP;
+  SELECT * INTO after FROM insight.verify_cache_status();
+  entries := after.entries - before.entries;
+  hits := after.hits - before.hits;
+  misses := after.misses - before.misses;
+  evictions := after.evictions - before.evictions;
+END
+$f$;
+
+SET insight.verify_cache_size = 64;
+-- The key not cached: a wrong secret and an unknown lookup id leave the same trace.
+SELECT 'wrong secret' AS probe, * FROM pg_temp.cache_trace(:'wrong_secret', 3)
+UNION ALL
+SELECT 'unknown lookup id', * FROM pg_temp.cache_trace(:'unknown_lookup', 3);
+-- The key cached by a real verification: still the same trace.
+SELECT 'real key' AS probe, * FROM pg_temp.cache_trace(:'member_key', 1);
+SELECT 'wrong secret' AS probe, * FROM pg_temp.cache_trace(:'wrong_secret', 3)
+UNION ALL
+SELECT 'unknown lookup id', * FROM pg_temp.cache_trace(:'unknown_lookup', 3);
+-- and the real key is still served from the cache
+SELECT 'real key' AS probe, * FROM pg_temp.cache_trace(:'member_key', 1);
+RESET insight.verify_cache_size;
+
+-- ---------------------------------------------------------------- foreign = unknown
+CREATE FUNCTION pg_temp.answer(stmt text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+  EXECUTE stmt;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$f$;
+GRANT EXECUTE ON FUNCTION pg_temp.answer(text) TO PUBLIC;
+\set unknown_id '00000000-0000-4000-8000-00000000abcd'
+SET ROLE regress_exist_member;
+SELECT pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
+       pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
+SELECT pg_temp.answer(format('SELECT insight.generate_user_key(%L, %L)', :'foreign_org', 'x')) AS user_key_foreign,
+       pg_temp.answer(format('SELECT insight.generate_user_key(%L, %L)', :'unknown_id', 'x')) AS user_key_unknown;
+RESET ROLE;
+SET ROLE regress_exist_admin;
+SELECT pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
+       pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
+SELECT pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'foreign_org', 'x')) AS org_key_foreign,
+       pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'unknown_id', 'x')) AS org_key_unknown;
+RESET ROLE;
+
+\c :regress_db
+DROP DATABASE regress_exist_db WITH (FORCE);
+DROP ROLE regress_exist_member, regress_exist_admin;
