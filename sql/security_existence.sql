@@ -3,7 +3,10 @@
 -- secret for an existing lookup id leaves the same answer and the same cache
 -- counters as an unknown lookup id, whether the key is cached or not;
 -- revoke_key and generate_* answer a foreign key or organization with the
--- SQLSTATE and message of an unknown one.
+-- SQLSTATE and message of an unknown one; an org admin reads neither the
+-- platform-admin flag nor the db_role of its members and cannot add a
+-- platform admin (docs/SECURITY.md, "What an org admin learns about its
+-- members").
 -- Runs in its own database so that nothing else moves the counters.
 \set regress_db :DBNAME
 SET client_min_messages = warning;
@@ -112,6 +115,48 @@ SELECT pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'foreig
        pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'unknown_id', 'x')) AS org_key_unknown;
 RESET ROLE;
 
+-- ---------------------------------------------------------------- what membership reveals
+-- By uuid an org admin adds any user but a platform admin (whose uuid it can
+-- find in created_by); a platform admin's uuid answers exactly like one that
+-- does not exist, and nothing changes.
+CREATE ROLE regress_exist_padmin NOLOGIN;
+SELECT insight.create_user('exist-padmin@example.com', 'Pat', true, 'regress_exist_padmin') AS padmin \gset
+SELECT insight.create_user('exist-outsider@example.com', 'Otto') AS outsider \gset
+SET ROLE regress_exist_admin;
+SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_only')) AS add_platform_admin,
+       pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS add_unknown;
+SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'outsider', :'own', 'read_write')) AS add_outsider,
+       pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'member', :'own', 'read_only')) AS change_member;
+-- what the org admin reads of its members: id, email, display name, role ...
+SELECT u.id = :'outsider' AS is_outsider, u.email, u.display_name, m.role
+  FROM insight.users u JOIN insight.memberships m ON m.user_id = u.id AND m.org_id = :'own'
+ ORDER BY u.email;
+-- ... never the platform-admin flag or the db_role, of anyone
+SELECT pg_temp.answer('SELECT is_platform_admin FROM insight.users') AS platform_admin_flag,
+       pg_temp.answer('SELECT db_role FROM insight.users') AS db_role;
+SELECT email, is_platform_admin, db_role FROM insight.user_accounts ORDER BY email;
+RESET ROLE;
+-- a platform admin whom a platform-wide principal made a member is a member:
+-- its role is the org admin's to change, and it shows only like any member
+SELECT insight.set_membership(:'padmin', :'own', 'read_only');
+SET ROLE regress_exist_admin;
+SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_write')) AS change_platform_admin_member;
+SELECT u.email, u.display_name, m.role
+  FROM insight.users u JOIN insight.memberships m ON m.user_id = u.id AND m.org_id = :'own'
+ WHERE u.id = :'padmin';
+RESET ROLE;
+-- a member reads its own account, nobody else's
+SET ROLE regress_exist_member;
+SELECT email, is_platform_admin, db_role FROM insight.user_accounts ORDER BY email;
+RESET ROLE;
+-- a platform admin reads every account, and adds by uuid as before
+SET ROLE regress_exist_padmin;
+SELECT email, display_name, is_platform_admin, db_role FROM insight.user_accounts ORDER BY email;
+SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS padmin_adds_unknown;
+RESET ROLE;
+SELECT u.email, m.role FROM insight.memberships m JOIN insight.users u ON u.id = m.user_id
+ WHERE m.org_id = :'own' ORDER BY u.email;
+
 \c :regress_db
 DROP DATABASE regress_exist_db WITH (FORCE);
-DROP ROLE regress_exist_member, regress_exist_admin;
+DROP ROLE regress_exist_member, regress_exist_admin, regress_exist_padmin;

@@ -51,6 +51,15 @@ Statement g_upsert_membership = {
     "ON CONFLICT (user_id, org_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now() "
     "WHERE memberships.role IS DISTINCT FROM EXCLUDED.role",
     3, {UUIDOID, UUIDOID, TEXTOID}, nullptr};
+// FOR NO KEY UPDATE: the membership an org admin changes stays until its
+// upsert (a concurrent removal cannot turn a role change into a re-add).
+Statement g_lock_member = {
+    "SELECT 1 FROM insight.memberships WHERE user_id = $1 AND org_id = $2 FOR NO KEY UPDATE", 2,
+    {UUIDOID, UUIDOID}, nullptr};
+// Whom an org admin may add: any user but a platform admin.
+Statement g_addable_user = {
+    "SELECT 1 FROM insight.users WHERE id = $1 AND NOT is_platform_admin FOR KEY SHARE", 1,
+    {UUIDOID}, nullptr};
 Statement g_delete_membership = {"DELETE FROM insight.memberships WHERE user_id = $1 AND org_id = $2",
                                  2, {UUIDOID, UUIDOID}, nullptr};
 Statement g_set_platform_admin = {
@@ -200,25 +209,60 @@ static Datum CreateUser(FunctionCallInfo fcinfo) {
   return UuidToDatum(id);
 }
 
-static Datum SetMembership(FunctionCallInfo fcinfo) {
-  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
-  core::Uuid org = RequiredUuid(fcinfo, 1, "org_id");
-  std::string role = RequiredText(fcinfo, 2, "role", kMaxTextLen);
-  if (!core::ParseRole(role)) {
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "role must be org_admin, read_write or read_only");
-  }
-  if (!core::MayManageMemberships(LockedFactsForDecision(&org), org)) {
-    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
-  }
+namespace {
+
+// The membership change of set_membership, after the caller's rights in org
+// were decided. An org admin (not platform-wide) may set the role of a current
+// member of its organization, or add any user who is not a platform admin; any
+// other uuid, existing or not, answers the same "user not found" after the
+// same two probes (docs/SECURITY.md, "What an org admin learns about its
+// members"). A platform-wide caller's org is looked up; an org admin's is held
+// by its own locked membership (the foreign key), so it is not locked again
+// (that order could deadlock with a deletion of the organization).
+void ChangeMembership(const core::Uuid& user, const core::Uuid& org, const std::string& role,
+                      bool platform_wide) {
   AsActor([&]() {
     Datum args[3] = {UuidToDatum(user), UuidToDatum(org), TextToDatum(role)};
-    if (Run(g_user_exists, &args[0], nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
-    if (Run(g_org_exists, &args[1], nullptr, false) == 0) {
-      throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
+    if (platform_wide) {
+      if (Run(g_user_exists, args, nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
+      if (Run(g_org_exists, &args[1], nullptr, false) == 0) {
+        throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
+      }
+    } else {
+      bool member = Run(g_lock_member, args, nullptr, false) > 0;
+      bool addable = Run(g_addable_user, args, nullptr, false) > 0;
+      if (!member && !addable) throw SqlError(ERRCODE_NO_DATA_FOUND, "user not found");
     }
     Run(g_upsert_membership, args, nullptr, false);
     return true;
   });
+}
+
+std::string RequiredRole(FunctionCallInfo fcinfo, int argno) {
+  std::string role = RequiredText(fcinfo, argno, "role", kMaxTextLen);
+  if (!core::ParseRole(role)) {
+    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "role must be org_admin, read_write or read_only");
+  }
+  return role;
+}
+
+// The caller's latest committed rights in org, locked; 42501 without them.
+core::PrincipalFacts RequireMembershipManager(const core::Uuid& org) {
+  core::PrincipalFacts facts = LockedFactsForDecision(&org);
+  if (!core::MayManageMemberships(facts, org)) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to manage memberships of this organization");
+  }
+  return facts;
+}
+
+}  // namespace
+
+static Datum SetMembership(FunctionCallInfo fcinfo) {
+  core::Uuid user = RequiredUuid(fcinfo, 0, "user_id");
+  core::Uuid org = RequiredUuid(fcinfo, 1, "org_id");
+  std::string role = RequiredRole(fcinfo, 2);
+  core::PrincipalFacts facts = RequireMembershipManager(org);
+  ChangeMembership(user, org, role, core::IsPlatformWide(facts));
   PG_RETURN_VOID();
 }
 
