@@ -370,24 +370,17 @@ Statement g_lock_person_by_db_role = {
 Statement g_lock_person_membership = {
     "SELECT org_id, role FROM insight.memberships WHERE user_id = $1 AND org_id = $2 FOR SHARE", 2,
     {UUIDOID, UUIDOID}, nullptr};
-Statement g_lock_person_memberships = {
-    "SELECT org_id, role FROM insight.memberships WHERE user_id = $1 FOR SHARE", 1, {UUIDOID},
-    nullptr};
 // KEY SHARE: holds the key against revocation without blocking its
 // last_used_at updates.
 Statement g_lock_principal_key = {"SELECT 1 FROM insight.api_keys WHERE id = $1 FOR KEY SHARE", 1,
                                   {UUIDOID}, nullptr};
 
-void ReadLockedMemberships(const core::Uuid& user, const core::Uuid* org, bool all,
-                           core::PrincipalFacts* facts) {
+void ReadLockedMembership(const core::Uuid& user, const core::Uuid* org,
+                          core::PrincipalFacts* facts) {
   facts->memberships.clear();
-  Datum args[2] = {UuidToDatum(user), org != nullptr ? UuidToDatum(*org) : Datum(0)};
-  uint64 n = 0;
-  if (all) {
-    n = Run(g_lock_person_memberships, args, nullptr, false);
-  } else if (org != nullptr) {
-    n = Run(g_lock_person_membership, args, nullptr, false);
-  }
+  if (org == nullptr) return;
+  Datum args[2] = {UuidToDatum(user), UuidToDatum(*org)};
+  uint64 n = Run(g_lock_person_membership, args, nullptr, false);
   for (uint64 i = 0; i < n; i++) {
     auto role = core::ParseRole(ColumnText(i, 2));
     facts->memberships.push_back({ColumnUuid(i, 1), role.value_or(core::Role::None)});
@@ -396,7 +389,7 @@ void ReadLockedMemberships(const core::Uuid& user, const core::Uuid* org, bool a
 
 }  // namespace
 
-core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org, bool all_memberships) {
+core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org) {
   core::PrincipalFacts facts = CurrentFacts();
   PrincipalSource source = g_cache.source;
   if (facts.kind == core::PrincipalKind::Nobody || facts.kind == core::PrincipalKind::Operator) {
@@ -432,10 +425,10 @@ core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org, bool all_memb
       // A user key acts only in its own organization, and only while its
       // owner is a member there (or a platform admin, as verify decides).
       core::Uuid key_org = facts.org;
-      ReadLockedMemberships(facts.user, &key_org, false, &facts);
+      ReadLockedMembership(facts.user, &key_org, &facts);
       still = facts.platform_admin || !facts.memberships.empty();
     } else if (still) {
-      ReadLockedMemberships(facts.user, org, all_memberships, &facts);
+      ReadLockedMembership(facts.user, org, &facts);
     }
   }
   e.End();

@@ -32,15 +32,15 @@ void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope);
 
 // The facts a management function decides from (see docs/SECURITY.md,
 // "Management decisions"): CurrentFacts() re-read from the latest committed
-// rows with a fresh snapshot, each row locked FOR SHARE until the transaction
-// ends, so that the decision cannot go stale before the change it allows is
-// made: the acting person's users row (the db_role mapping, the platform-admin
-// flag), with org its membership there and with all_memberships every
-// membership, and a key principal's key row. Under REPEATABLE READ a row
-// changed since the transaction's snapshot raises 40001 (fails closed).
-// Anything no longer true answers PrincipalKind::Nobody. Runs its own
-// Elevated scope.
-core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org, bool all_memberships = false);
+// rows with a fresh snapshot, each row locked until the transaction ends, so
+// that the decision cannot go stale before the change it allows is made: the
+// acting person's users row (the db_role mapping, the platform-admin flag)
+// and, with org, its membership there (FOR SHARE); a key principal's key row
+// (FOR KEY SHARE) and, for a user key, its owner's rows in the key's
+// organization. Under REPEATABLE READ a row changed since the transaction's
+// snapshot raises 40001 (fails closed). Anything no longer true answers
+// PrincipalKind::Nobody. Call outside an Elevated scope (it runs its own).
+core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org);
 
 // The optional scope argument argno of authenticate()/act_as():
 // 'transaction' (also when absent) or 'session'; 22023 otherwise.
