@@ -209,6 +209,7 @@ static Datum Verify(FunctionCallInfo fcinfo) {
 
 static Datum Authenticate(FunctionCallInfo fcinfo) {
   PrincipalScope scope = ScopeArgument(fcinfo, 1);
+  RequireMaySetPrincipal();  // before the key is looked at or its use recorded
   KeyRecord rec;
   core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
   if (out.code != core::VerifyCode::Valid) {
