@@ -187,6 +187,10 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
 }
 
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
+  // As in VerifyKeyText: a change committed by another session (a demotion, a
+  // removed membership) is seen by the key principal at its next statement,
+  // even inside a transaction that already holds every lock it needs.
+  AcceptInvalidations();
   bool found = LookupKeyById(key_id, rec);
   if (found) {
     rec->facts.hash_matches = true;  // the caller proved the secret when it authenticated
