@@ -226,8 +226,8 @@ SELECT count(*) AS keys_seen FROM insight.keys;
 SELECT regress_try(format('SELECT insight.revoke_key(%L)', :'ukey_id')) AS revoke_with_revoked_key;
 SELECT insight.reset_principal();
 -- The same for a user key whose owner loses the membership (here a DBA
--- deletes it directly: the session principal is the key, so the DBA's
--- superuser session would act as the key through the functions).
+-- deletes it directly, as the superuser, for whom regress_app's principal
+-- does not act: docs/SECURITY.md, "Binding of the principal").
 SELECT code FROM insight.authenticate(:'ukey', 'session');
 SELECT kind FROM insight.whoami();
 RESET ROLE;

@@ -190,6 +190,10 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
 }
 
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
+  // As in VerifyKeyText: a change committed by another session (a demotion, a
+  // removed membership) is seen by the key principal at its next statement,
+  // even inside a transaction that already holds every lock it needs.
+  AcceptInvalidations();
   bool found = LookupKeyById(key_id, rec);
   if (found) {
     rec->facts.hash_matches = true;  // the caller proved the secret when it authenticated
@@ -212,6 +216,7 @@ static Datum Verify(FunctionCallInfo fcinfo) {
 
 static Datum Authenticate(FunctionCallInfo fcinfo) {
   PrincipalScope scope = ScopeArgument(fcinfo, 1);
+  RequireMaySetPrincipal();  // before the key is looked at or its use recorded
   KeyRecord rec;
   core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
   if (out.code != core::VerifyCode::Valid) {

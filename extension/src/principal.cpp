@@ -8,7 +8,9 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
 #include "storage/proc.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 }
@@ -24,6 +26,12 @@ struct ExplicitPrincipal {
   core::Uuid id;  // the key id (ApiKey) or the user id (ActAs)
   bool set_in_this_xact = false;
   SubTransactionId subid = InvalidSubTransactionId;
+  // The roles that set it (current and session user): it acts only while both
+  // are current again, so code running as another role (a SECURITY DEFINER
+  // function, an index expression) never acts as it (docs/SECURITY.md,
+  // "Binding of the principal").
+  Oid bound_user = InvalidOid;
+  Oid bound_session_user = InvalidOid;
 };
 
 ExplicitPrincipal g_explicit;
@@ -78,11 +86,19 @@ bool HasPrivsOfRoleNamed(Oid member, const char* role_name) {
   });
 }
 
+// Whether the explicit principal acts for pg_user: only for the roles that set it.
+bool ExplicitBoundTo(Oid pg_user) {
+  return g_explicit.source != PrincipalSource::None && g_explicit.bound_user == pg_user &&
+         g_explicit.bound_session_user == GetSessionUserId();
+}
+
 void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source) {
   *facts = core::PrincipalFacts{};
   *source = PrincipalSource::None;
+  // Any other role is treated as it would be without a principal.
+  bool bound = ExplicitBoundTo(pg_user);
 
-  if (g_explicit.source == PrincipalSource::ApiKey) {
+  if (bound && g_explicit.source == PrincipalSource::ApiKey) {
     KeyRecord rec;
     if (VerifyKeyId(g_explicit.id, &rec).code != core::VerifyCode::Valid) return;  // nobody
     *source = PrincipalSource::ApiKey;
@@ -98,7 +114,7 @@ void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source
     return;
   }
 
-  if (g_explicit.source == PrincipalSource::ActAs) {
+  if (bound && g_explicit.source == PrincipalSource::ActAs) {
     Elevated e = Elevated::Begin();
     bool exists = LoadPerson(g_explicit.id, facts);
     e.End();
@@ -168,16 +184,59 @@ void OnSubXactEvent(SubXactEvent event, SubTransactionId my_subid, SubTransactio
 }
 
 void SetExplicit(PrincipalSource source, const core::Uuid& id, PrincipalScope scope) {
+  RequireMaySetPrincipal();
   g_explicit.source = source;
   g_explicit.id = id;
   g_explicit.scope = scope;
   g_explicit.set_in_this_xact = true;
   g_explicit.subid = GetCurrentSubTransactionId();
+  g_explicit.bound_user = GetUserId();
+  g_explicit.bound_session_user = GetSessionUserId();
   g_generation++;
   g_cache.valid = false;
 }
 
+ProcessUtility_hook_type g_prev_utility = nullptr;
+
+// Statements that reset a session for its next user: DISCARD ALL (what
+// pgbouncer's server_reset_query runs), RESET ALL, SET/RESET SESSION
+// AUTHORIZATION. A PostgreSQL callback: only plain data lives in this frame.
+void ForgetPrincipalOnSessionReset(PlannedStmt* pstmt, const char* query_string,
+                                   bool read_only_tree, ProcessUtilityContext context,
+                                   ParamListInfo params, QueryEnvironment* query_env,
+                                   DestReceiver* dest, QueryCompletion* qc) {
+  Node* parsetree = pstmt->utilityStmt;
+  bool forget = false;
+  if (IsA(parsetree, DiscardStmt)) {
+    forget = castNode(DiscardStmt, parsetree)->target == DISCARD_ALL;
+  } else if (IsA(parsetree, VariableSetStmt)) {
+    auto* set = castNode(VariableSetStmt, parsetree);
+    forget = set->kind == VAR_RESET_ALL ||
+             (set->name != nullptr && strcmp(set->name, "session_authorization") == 0);
+  }
+  if (g_prev_utility) {
+    g_prev_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  } else {
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
+                            qc);
+  }
+  // Reached only when the statement succeeded.
+  if (forget) ClearExplicit();
+}
+
 }  // namespace
+
+void RequireMaySetPrincipal() {
+  // Code that runs as another role on the session's behalf (an index
+  // expression during REINDEX or ANALYZE, REFRESH MATERIALIZED VIEW, a
+  // SECURITY DEFINER function) must not change whom the session acts as.
+  if (InSecurityRestrictedOperation() || InLocalUserIdChange()) {
+    throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                   "cannot set the principal inside a security-restricted operation or a "
+                   "SECURITY DEFINER function",
+                   "Call insight.authenticate() or insight.act_as() as the session's own role.");
+  }
+}
 
 PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno) {
   if (PG_NARGS() <= argno) return PrincipalScope::Transaction;
@@ -272,6 +331,10 @@ void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope) {
 void InitPrincipal() {
   RegisterXactCallback(OnXactEvent, nullptr);
   RegisterSubXactCallback(OnSubXactEvent, nullptr);
+  // Installed whether or not the library is preloaded: a principal exists only
+  // in a backend that has loaded it.
+  g_prev_utility = ProcessUtility_hook;
+  ProcessUtility_hook = ForgetPrincipalOnSessionReset;
 }
 
 // ---- SQL: act_as, reset_principal, whoami ---------------------------------
@@ -279,6 +342,7 @@ void InitPrincipal() {
 static Datum ActAs(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "user_id must not be null");
   PrincipalScope scope = ScopeArgument(fcinfo, 1);
+  RequireMaySetPrincipal();
   if (!HasPrivsOfRoleNamed(GetUserId(), "insight_trusted_app")) {
     throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to act as a user",
                    "Only members of role insight_trusted_app may call insight.act_as().");

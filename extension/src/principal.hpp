@@ -41,12 +41,19 @@ void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope);
 // snapshot raises 40001 (fails closed). Anything no longer true answers
 // PrincipalKind::Nobody. Call outside an Elevated scope (it runs its own).
 core::PrincipalFacts LockedFactsForDecision(const core::Uuid* org);
+// Raises 42501 inside a security-restricted operation or a SECURITY DEFINER
+// function (any local user id change): authenticate() and act_as() check it
+// before doing anything else. A principal acts only for the current and
+// session user that set it (docs/SECURITY.md, "Binding of the principal").
+void RequireMaySetPrincipal();
 
 // The optional scope argument argno of authenticate()/act_as():
 // 'transaction' (also when absent) or 'session'; 22023 otherwise.
 PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
 
-// Registers transaction callbacks; called from _PG_init.
+// Registers transaction callbacks and the utility hook that forgets the
+// principal on DISCARD ALL, RESET ALL and SET/RESET SESSION AUTHORIZATION;
+// called from _PG_init.
 void InitPrincipal();
 
 }  // namespace insight
