@@ -19,10 +19,18 @@ int g_cascade_max_attempts = 5;
 
 namespace {
 
+// A deletion event fixes its victims when it is enqueued: the keys inserted
+// before this point (generation below the cut-off). The row locks
+// generate_*() takes make every key of the removed membership (or user, or
+// organization) either committed before this statement's row change or
+// refused, and a re-added membership, and any key generated under it, draw
+// their numbers after this one (docs/SECURITY.md, "Membership removal").
 Statement g_enqueue = {
     "INSERT INTO insight.cascade_queue (event, user_id, org_id, old_role, new_role, "
-    "actor_kind, actor_user_id, actor_key_id, actor_db_role) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    "actor_kind, actor_user_id, actor_key_id, actor_db_role, generation_cutoff) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "  CASE WHEN $1 IN ('user_deleted', 'membership_removed', 'organization_deleted') "
+    "  THEN nextval('insight.generation_seq') END)",
     9,
     {TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID},
     nullptr};
@@ -43,7 +51,7 @@ Statement g_claim = {
     "WHERE q.id = (SELECT id FROM insight.cascade_queue "
     "  WHERE state IN ('pending', 'running') AND next_attempt_at <= clock_timestamp() "
     "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role",
+    "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role, q.generation_cutoff",
     0,
     {},
     nullptr};
@@ -73,18 +81,25 @@ Statement g_claim = {
   "  FROM gone g RETURNING 1) "                                                            \
   "SELECT (SELECT count(*) FROM audited), (SELECT g.id FROM gone g ORDER BY g.id DESC LIMIT 1)"
 
-#define USER_VICTIMS                     \
-  "k.owner_id = $1 AND k.kind = 'user' " \
-  "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"
-#define MEMBERSHIP_VICTIMS                                 \
-  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' " \
-  "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "   \
-  "  WHERE m.user_id = $1 AND m.org_id = $2)"
-#define ORG_VICTIMS \
-  "k.org_id = $2 "  \
-  "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"
+// $8 is the event's cut-off: it deletes exactly the keys inserted before it
+// was enqueued, whatever the identity tables say by now (a member removed and
+// re-added keeps only the keys generated after the re-adding). An event
+// queued by version 1.1 has none ($8 NULL); it falls back to the identity
+// tables: no such user, no such organization, or no membership at least as
+// old as the key (rows from before 1.2 all have generation 0).
+#define USER_VICTIMS                                                               \
+  "k.owner_id = $1 AND k.kind = 'user' AND (k.generation < $8 OR $8 IS NULL AND " \
+  "NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1))"
+#define MEMBERSHIP_VICTIMS                                                                \
+  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' AND (k.generation < $8 OR " \
+  "$8 IS NULL AND NOT EXISTS (SELECT 1 FROM insight.memberships m "                  \
+  "  WHERE m.user_id = $1 AND m.org_id = $2 AND m.generation <= k.generation))"
+#define ORG_VICTIMS                                                   \
+  "k.org_id = $2 AND (k.generation < $8 OR $8 IS NULL AND NOT EXISTS " \
+  "(SELECT 1 FROM insight.organizations o WHERE o.id = $2))"
 
-#define DELETE_ARGS 7, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID}, nullptr
+#define DELETE_ARGS \
+  8, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID}, nullptr
 
 Statement g_delete_user_keys = {DELETE_BATCH(USER_VICTIMS, ""), DELETE_ARGS};
 Statement g_delete_membership_keys = {DELETE_BATCH(MEMBERSHIP_VICTIMS, ""), DELETE_ARGS};
@@ -96,7 +111,7 @@ Statement g_delete_org_keys_skip = {DELETE_BATCH(ORG_VICTIMS, " SKIP LOCKED"), D
 
 // After a short batch: is any victim left (held or changed by someone else)?
 #define REMAINING(victims) "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
-#define REMAINING_ARGS 2, {UUIDOID, UUIDOID}, nullptr
+#define REMAINING_ARGS DELETE_ARGS  // $3..$7 unused
 Statement g_remaining_user_keys = {REMAINING(USER_VICTIMS), REMAINING_ARGS};
 Statement g_remaining_membership_keys = {REMAINING(MEMBERSHIP_VICTIMS), REMAINING_ARGS};
 Statement g_remaining_org_keys = {REMAINING(ORG_VICTIMS), REMAINING_ARGS};
@@ -240,14 +255,17 @@ std::optional<CascadeEvent> ClaimNextCascade() {
   ev.org = ColumnUuidOrNull(0, 4);
   ev.old_role = ColumnText(0, 5);
   ev.new_role = ColumnText(0, 6);
+  if (!ColumnIsNull(0, 7)) ev.generation_cutoff = ColumnInt64(0, 7);
   return ev;
 }
 
 BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role,
                                LockWait lock_wait, std::optional<core::Uuid>* cursor) {
-  char nulls[8] = "       ";
+  char nulls[9] = "        ";
   Datum user = OptionalUuid(ev.user, &nulls[0]);
   Datum org = OptionalUuid(ev.org, &nulls[1]);
+  Datum cutoff = Int64GetDatum(ev.generation_cutoff.value_or(0));
+  if (!ev.generation_cutoff) nulls[7] = 'n';
   Datum event_id = Int64GetDatum(ev.id);
   Datum role = TextToDatum(db_role);
   Datum reason = TextToDatum(ev.event);
@@ -256,13 +274,14 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
   bool finished = true;
   bool blocked = false;
   if (std::optional<Deletion> deletion = DeletionFor(ev.event)) {
-    Datum args[7] = {user,
+    Datum args[8] = {user,
                      org,
                      Int32GetDatum(batch_size),
                      role,
                      reason,
                      event_id,
-                     UuidToDatum(cursor->value_or(core::Uuid{}))};  // nil uuid: from the bottom
+                     UuidToDatum(cursor->value_or(core::Uuid{})),  // nil uuid: from the bottom
+                     cutoff};
     bool skip = lock_wait == LockWait::Skip;
     Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
     deleted = static_cast<uint64>(ColumnInt64(0, 1));
