@@ -93,14 +93,15 @@ Relations ResolveRelations() {
     r.k_owner = Column(r.api_keys, "owner_id");
     r.k_hash = Column(r.api_keys, "secret_hash");
     r.k_expires = Column(r.api_keys, "expires_at");
-    r.k_generation = Column(r.api_keys, "generation");
+    // Absent until ALTER EXTENSION UPDATE reaches 1.2: every key reads as 0.
+    r.k_generation = get_attnum(r.api_keys, "generation");
     r.o_id = Column(r.organizations, "id");
     r.u_id = Column(r.users, "id");
     r.u_admin = Column(r.users, "is_platform_admin");
     r.m_user = Column(r.memberships, "user_id");
     r.m_org = Column(r.memberships, "org_id");
     r.m_role = Column(r.memberships, "role");
-    r.m_generation = Column(r.memberships, "generation");
+    r.m_generation = get_attnum(r.memberships, "generation");
     return r;
   });
   // Keep them only if no invalidation arrived while they were looked up.
@@ -192,8 +193,10 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     Datum expires = heap_getattr(tup, r.k_expires, desc, &isnull);
     raw->has_expires = !isnull;
     if (!isnull) raw->expires = DatumGetTimestampTz(expires);
-    Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
-    raw->generation = isnull ? 0 : DatumGetInt64(generation);
+    if (r.k_generation != InvalidAttrNumber) {
+      Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
+      raw->generation = isnull ? 0 : DatumGetInt64(generation);
+    }
   });
   const uint8_t* owner = raw->has_owner ? raw->owner.data : nullptr;
   OwnerFacts cached;
@@ -229,8 +232,10 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
       text* t = DatumGetTextPP(role);
       raw->role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
                       .value_or(core::Role::None);
-      Datum since = heap_getattr(tup, r.m_generation, desc, &isnull);
-      member_generation = isnull ? 0 : DatumGetInt64(since);
+      if (r.m_generation != InvalidAttrNumber) {
+        Datum since = heap_getattr(tup, r.m_generation, desc, &isnull);
+        member_generation = isnull ? 0 : DatumGetInt64(since);
+      }
     });
   }
   if (raw->found) {
