@@ -128,15 +128,14 @@ Statement g_claim_11 = {CLAIM("NULL::bigint"), 0, {}, nullptr};
 struct Deletion {
   Statement wait;       // apply_cascades(): waits for keys another transaction holds
   Statement skip;       // the worker: skips them
-  Statement remaining;  // after a short batch: is any victim left (held or changed by someone else)?
+  // After a short batch: is any victim left (held or changed by someone else)?
+  Statement remaining;
 };
 // The remaining check takes the same arguments; it uses $1, $2 and $8.
-#define DELETION(victims)                                         \
-  Deletion {                                                      \
-    {DELETE_BATCH(victims, ""), DELETE_ARGS},                     \
-        {DELETE_BATCH(victims, " SKIP LOCKED"), DELETE_ARGS},     \
-        {REMAINING(victims), DELETE_ARGS},                        \
-  }
+#define DELETION(victims)                                                           \
+  Deletion{{DELETE_BATCH(victims, ""), DELETE_ARGS},                                \
+           {DELETE_BATCH(victims, " SKIP LOCKED"), DELETE_ARGS},                    \
+           {REMAINING(victims), DELETE_ARGS}}
 Deletion g_user_keys = DELETION(USER_VICTIMS);
 Deletion g_membership_keys = DELETION(MEMBERSHIP_VICTIMS);
 Deletion g_org_keys = DELETION(ORG_VICTIMS);
