@@ -23,3 +23,29 @@ REVOKE ALL ON @extschema@.user_accounts FROM PUBLIC;
 GRANT SELECT ON @extschema@.user_accounts TO PUBLIC;
 
 -- ==== end section: membership-disclosure ====
+-- ==== section: identity generations ====
+-- Which keys a membership covers (docs/SECURITY.md, "Membership removal").
+-- Every key and every membership takes a number from one sequence when it is
+-- inserted; a user key counts for its owner's membership only if the key was
+-- inserted after the membership (key generation >= membership generation), so
+-- removing a member and re-adding them (in one transaction or before the
+-- cascade runs) leaves the old keys OWNER_INACTIVE at once. A removal or
+-- deletion event records the next number at enqueue time (generation_cutoff)
+-- and deletes exactly the keys below it, whatever the membership is by then.
+-- CACHE 1 (the default) keeps the numbers ordered across sessions.
+-- Rows from before 1.2 have generation 0, so they keep their meaning; events
+-- queued by 1.1 have no cut-off and are applied by the membership rule.
+CREATE SEQUENCE @extschema@.generation_seq;
+REVOKE ALL ON SEQUENCE @extschema@.generation_seq FROM PUBLIC;
+-- A constant default first: no table rewrite, existing rows read as 0.
+ALTER TABLE @extschema@.api_keys ADD COLUMN generation bigint NOT NULL DEFAULT 0;
+ALTER TABLE @extschema@.api_keys
+  ALTER COLUMN generation SET DEFAULT pg_catalog.nextval('@extschema@.generation_seq');
+ALTER TABLE @extschema@.memberships ADD COLUMN generation bigint NOT NULL DEFAULT 0;
+ALTER TABLE @extschema@.memberships
+  ALTER COLUMN generation SET DEFAULT pg_catalog.nextval('@extschema@.generation_seq');
+ALTER TABLE @extschema@.cascade_queue ADD COLUMN generation_cutoff bigint;
+-- The sequence's position travels with a dump, or a restored database would
+-- number new memberships below the keys it restored.
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.generation_seq', '');
+-- ==== end section: identity generations ====

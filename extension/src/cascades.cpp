@@ -6,8 +6,10 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "utils/lsyscache.h"
 #include "utils/resowner.h"
 }
 
@@ -19,7 +21,24 @@ int g_cascade_max_attempts = 5;
 
 namespace {
 
+// A deletion event fixes its victims when it is enqueued: the keys inserted
+// before this point (generation below the cut-off). The row locks
+// generate_*() takes make every key of the removed membership (or user, or
+// organization) either committed before this statement's row change or
+// refused, and a re-added membership, and any key generated under it, draw
+// their numbers after this one (docs/SECURITY.md, "Membership removal").
 Statement g_enqueue = {
+    "INSERT INTO insight.cascade_queue (event, user_id, org_id, old_role, new_role, "
+    "actor_kind, actor_user_id, actor_key_id, actor_db_role, generation_cutoff) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+    "  CASE WHEN $1 IN ('user_deleted', 'membership_removed', 'organization_deleted') "
+    "  THEN nextval('insight.generation_seq') END)",
+    9,
+    {TEXTOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID, TEXTOID},
+    nullptr};
+// The same for a catalog still at 1.1 (library updated, ALTER EXTENSION
+// UPDATE not yet run): no cut-off column.
+Statement g_enqueue_11 = {
     "INSERT INTO insight.cascade_queue (event, user_id, org_id, old_role, new_role, "
     "actor_kind, actor_user_id, actor_key_id, actor_db_role) "
     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -36,17 +55,16 @@ Statement g_membership_parents_exist = {
     {UUIDOID, UUIDOID},
     nullptr};
 
-Statement g_claim = {
-    "UPDATE insight.cascade_queue q SET state = 'running', "
-    "started_at = COALESCE(q.started_at, clock_timestamp()), "
-    "attempts = q.attempts + CASE WHEN q.state = 'pending' THEN 1 ELSE 0 END "
-    "WHERE q.id = (SELECT id FROM insight.cascade_queue "
-    "  WHERE state IN ('pending', 'running') AND next_attempt_at <= clock_timestamp() "
-    "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role",
-    0,
-    {},
-    nullptr};
+#define CLAIM(cutoff)                                                                  \
+  "UPDATE insight.cascade_queue q SET state = 'running', "                             \
+  "started_at = COALESCE(q.started_at, clock_timestamp()), "                           \
+  "attempts = q.attempts + CASE WHEN q.state = 'pending' THEN 1 ELSE 0 END "           \
+  "WHERE q.id = (SELECT id FROM insight.cascade_queue "                                \
+  "  WHERE state IN ('pending', 'running') AND next_attempt_at <= clock_timestamp() "  \
+  "  ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) "                                     \
+  "RETURNING q.id, q.event, q.user_id, q.org_id, q.old_role, q.new_role, " cutoff
+Statement g_claim = {CLAIM("q.generation_cutoff"), 0, {}, nullptr};
+Statement g_claim_11 = {CLAIM("NULL::bigint"), 0, {}, nullptr};
 
 // Deletes one batch of keys and audits each, in key-id order so that two
 // drainers working on overlapping keys lock them in the same order. The
@@ -73,33 +91,57 @@ Statement g_claim = {
   "  FROM gone g RETURNING 1) "                                                            \
   "SELECT (SELECT count(*) FROM audited), (SELECT g.id FROM gone g ORDER BY g.id DESC LIMIT 1)"
 
-#define USER_VICTIMS                     \
+// $8 is the event's cut-off: it deletes exactly the keys inserted before it
+// was enqueued, whatever the identity tables say by now (a member removed and
+// re-added keeps only the keys generated after the re-adding). An event
+// queued by version 1.1 has none ($8 NULL); it falls back to the identity
+// tables: no such user, no such organization, or no membership at least as
+// old as the key (rows from before 1.2 all have generation 0).
+#define USER_VICTIMS                                                               \
+  "k.owner_id = $1 AND k.kind = 'user' AND (k.generation < $8 OR $8 IS NULL AND " \
+  "NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1))"
+#define MEMBERSHIP_VICTIMS                                                                \
+  "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' AND (k.generation < $8 OR " \
+  "$8 IS NULL AND NOT EXISTS (SELECT 1 FROM insight.memberships m "                  \
+  "  WHERE m.user_id = $1 AND m.org_id = $2 AND m.generation <= k.generation))"
+#define ORG_VICTIMS                                                   \
+  "k.org_id = $2 AND (k.generation < $8 OR $8 IS NULL AND NOT EXISTS " \
+  "(SELECT 1 FROM insight.organizations o WHERE o.id = $2))"
+
+// What version 1.1 ran, for a catalog not yet updated (no generations).
+#define USER_VICTIMS_11                  \
   "k.owner_id = $1 AND k.kind = 'user' " \
   "AND NOT EXISTS (SELECT 1 FROM insight.users u WHERE u.id = $1)"
-#define MEMBERSHIP_VICTIMS                                 \
+#define MEMBERSHIP_VICTIMS_11                              \
   "k.owner_id = $1 AND k.org_id = $2 AND k.kind = 'user' " \
   "AND NOT EXISTS (SELECT 1 FROM insight.memberships m "   \
   "  WHERE m.user_id = $1 AND m.org_id = $2)"
-#define ORG_VICTIMS \
-  "k.org_id = $2 "  \
+#define ORG_VICTIMS_11 \
+  "k.org_id = $2 "     \
   "AND NOT EXISTS (SELECT 1 FROM insight.organizations o WHERE o.id = $2)"
 
-#define DELETE_ARGS 7, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID}, nullptr
+#define DELETE_ARGS \
+  8, {UUIDOID, UUIDOID, INT4OID, TEXTOID, TEXTOID, INT8OID, UUIDOID, INT8OID}, nullptr
 
-Statement g_delete_user_keys = {DELETE_BATCH(USER_VICTIMS, ""), DELETE_ARGS};
-Statement g_delete_membership_keys = {DELETE_BATCH(MEMBERSHIP_VICTIMS, ""), DELETE_ARGS};
-Statement g_delete_org_keys = {DELETE_BATCH(ORG_VICTIMS, ""), DELETE_ARGS};
-Statement g_delete_user_keys_skip = {DELETE_BATCH(USER_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
-Statement g_delete_membership_keys_skip = {DELETE_BATCH(MEMBERSHIP_VICTIMS, " SKIP LOCKED"),
-                                           DELETE_ARGS};
-Statement g_delete_org_keys_skip = {DELETE_BATCH(ORG_VICTIMS, " SKIP LOCKED"), DELETE_ARGS};
-
-// After a short batch: is any victim left (held or changed by someone else)?
 #define REMAINING(victims) "SELECT EXISTS (SELECT 1 FROM insight.api_keys k WHERE " victims ")"
-#define REMAINING_ARGS 2, {UUIDOID, UUIDOID}, nullptr
-Statement g_remaining_user_keys = {REMAINING(USER_VICTIMS), REMAINING_ARGS};
-Statement g_remaining_membership_keys = {REMAINING(MEMBERSHIP_VICTIMS), REMAINING_ARGS};
-Statement g_remaining_org_keys = {REMAINING(ORG_VICTIMS), REMAINING_ARGS};
+
+struct Deletion {
+  Statement wait;       // apply_cascades(): waits for keys another transaction holds
+  Statement skip;       // the worker: skips them
+  // After a short batch: is any victim left (held or changed by someone else)?
+  Statement remaining;
+};
+// The remaining check takes the same arguments; it uses $1, $2 and $8.
+#define DELETION(victims)                                                           \
+  Deletion{{DELETE_BATCH(victims, ""), DELETE_ARGS},                                \
+           {DELETE_BATCH(victims, " SKIP LOCKED"), DELETE_ARGS},                    \
+           {REMAINING(victims), DELETE_ARGS}}
+Deletion g_user_keys = DELETION(USER_VICTIMS);
+Deletion g_membership_keys = DELETION(MEMBERSHIP_VICTIMS);
+Deletion g_org_keys = DELETION(ORG_VICTIMS);
+Deletion g_user_keys_11 = DELETION(USER_VICTIMS_11);
+Deletion g_membership_keys_11 = DELETION(MEMBERSHIP_VICTIMS_11);
+Deletion g_org_keys_11 = DELETION(ORG_VICTIMS_11);
 
 // Organization keys whose creating user no longer administers their org:
 // listed in the audit (one row per organization) so a platform admin finds them.
@@ -183,24 +225,24 @@ Datum OptionalUuid(const std::optional<core::Uuid>& u, char* null_flag) {
   return UuidToDatum(*u);
 }
 
-struct Deletion {
-  Statement* wait;
-  Statement* skip;
-  Statement* remaining;
-};
+// nullptr for an event that deletes no keys.
+Deletion* DeletionFor(const std::string& event, bool generations) {
+  if (event == "user_deleted") return generations ? &g_user_keys : &g_user_keys_11;
+  if (event == "membership_removed") return generations ? &g_membership_keys : &g_membership_keys_11;
+  if (event == "organization_deleted") return generations ? &g_org_keys : &g_org_keys_11;
+  return nullptr;
+}
 
-std::optional<Deletion> DeletionFor(const std::string& event) {
-  if (event == "user_deleted") {
-    return Deletion{&g_delete_user_keys, &g_delete_user_keys_skip, &g_remaining_user_keys};
-  }
-  if (event == "membership_removed") {
-    return Deletion{&g_delete_membership_keys, &g_delete_membership_keys_skip,
-                    &g_remaining_membership_keys};
-  }
-  if (event == "organization_deleted") {
-    return Deletion{&g_delete_org_keys, &g_delete_org_keys_skip, &g_remaining_org_keys};
-  }
-  return std::nullopt;
+// Whether the catalog has the key generations of version 1.2 (see the 1.1--1.2
+// script): the library may be newer than the installed extension until
+// ALTER EXTENSION UPDATE runs, and identity changes and cascades must keep
+// working meanwhile, as 1.1 did them. Two syscache probes; not a hot path.
+bool CatalogHasGenerations() {
+  return PgCall([]() {
+    Oid nsp = get_namespace_oid("insight", true);
+    Oid queue = OidIsValid(nsp) ? get_relname_relid("cascade_queue", nsp) : InvalidOid;
+    return OidIsValid(queue) && get_attnum(queue, "generation_cutoff") != InvalidAttrNumber;
+  });
 }
 
 }  // namespace
@@ -226,13 +268,14 @@ void EnqueueCascade(const Actor& actor, const CascadeEvent& event) {
   values[6] = OptionalUuid(actor.user, &nulls[6]);
   values[7] = OptionalUuid(actor.key, &nulls[7]);
   values[8] = TextToDatum(actor.db_role);
-  Run(g_enqueue, values, nulls, false);
+  Run(CatalogHasGenerations() ? g_enqueue : g_enqueue_11, values, nulls, false);
   // The worker of this database is woken once this transaction commits.
   WakeCascadeWorkerAtCommit();
 }
 
 std::optional<CascadeEvent> ClaimNextCascade() {
-  if (Run(g_claim, nullptr, nullptr, false) == 0) return std::nullopt;
+  if (Run(CatalogHasGenerations() ? g_claim : g_claim_11, nullptr, nullptr, false) == 0)
+    return std::nullopt;
   CascadeEvent ev;
   ev.id = ColumnInt64(0, 1);
   ev.event = ColumnText(0, 2);
@@ -240,14 +283,17 @@ std::optional<CascadeEvent> ClaimNextCascade() {
   ev.org = ColumnUuidOrNull(0, 4);
   ev.old_role = ColumnText(0, 5);
   ev.new_role = ColumnText(0, 6);
+  if (!ColumnIsNull(0, 7)) ev.generation_cutoff = ColumnInt64(0, 7);
   return ev;
 }
 
 BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std::string& db_role,
                                LockWait lock_wait, std::optional<core::Uuid>* cursor) {
-  char nulls[8] = "       ";
+  char nulls[9] = "        ";
   Datum user = OptionalUuid(ev.user, &nulls[0]);
   Datum org = OptionalUuid(ev.org, &nulls[1]);
+  Datum cutoff = Int64GetDatum(ev.generation_cutoff.value_or(0));
+  if (!ev.generation_cutoff) nulls[7] = 'n';
   Datum event_id = Int64GetDatum(ev.id);
   Datum role = TextToDatum(db_role);
   Datum reason = TextToDatum(ev.event);
@@ -255,16 +301,17 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
   uint64 deleted = 0;
   bool finished = true;
   bool blocked = false;
-  if (std::optional<Deletion> deletion = DeletionFor(ev.event)) {
-    Datum args[7] = {user,
+  if (Deletion* deletion = DeletionFor(ev.event, CatalogHasGenerations())) {
+    Datum args[8] = {user,
                      org,
                      Int32GetDatum(batch_size),
                      role,
                      reason,
                      event_id,
-                     UuidToDatum(cursor->value_or(core::Uuid{}))};  // nil uuid: from the bottom
+                     UuidToDatum(cursor->value_or(core::Uuid{})),  // nil uuid: from the bottom
+                     cutoff};
     bool skip = lock_wait == LockWait::Skip;
-    Run(skip ? *deletion->skip : *deletion->wait, args, nulls, false);
+    Run(skip ? deletion->skip : deletion->wait, args, nulls, false);
     deleted = static_cast<uint64>(ColumnInt64(0, 1));
     if (!ColumnIsNull(0, 2)) *cursor = ColumnUuid(0, 2);
     finished = deleted < static_cast<uint64>(batch_size);
@@ -273,7 +320,7 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& ev, int batch_size, const std
       // transaction (skipped, or dropped by the row locking after LIMIT when
       // it deleted or updated them meanwhile) may still be due. Not read-only:
       // the check must see this transaction's own deletions.
-      Run(*deletion->remaining, args, nulls, false);
+      Run(deletion->remaining, args, nulls, false);
       if (ColumnBool(0, 1)) {
         finished = false;
         blocked = skip;

@@ -18,6 +18,9 @@ struct CascadeEvent {
   std::optional<core::Uuid> org;
   std::string old_role;
   std::string new_role;
+  // Deletion events: the keys they delete are those whose generation is below
+  // this (fixed at enqueue time); nullopt for events queued by version 1.1.
+  std::optional<int64> generation_cutoff;
 };
 
 // All of these run inside an Elevated scope.

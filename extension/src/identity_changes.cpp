@@ -7,8 +7,13 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 #include "tcop/pquery.h"
+#include "utils/acl.h"
 #include "utils/rel.h"
 }
 
@@ -104,6 +109,30 @@ void DescribeMembership(Op op, const RowReader& row, const RowReader* old_row, C
   }
 }
 
+// Whether this row is one a restore loads: pg_restore (and psql's \copy of a
+// dump) inserts each identity table's rows with a top-level
+// COPY <that table> FROM, which only a role that bypasses row-level security
+// can run on these tables (they force it, and COPY FROM refuses forced RLS).
+// Everything else is audited, whatever the outer statement is: the
+// extension's functions and any DML called inside COPY (query) TO, inside a
+// COPY FROM's WHERE clause, or into another table than the COPY's own.
+// Inside PgCall.
+bool IsRestoredRow(const TriggerData* trig) {
+  if (!TRIGGER_FIRED_BY_INSERT(trig->tg_event)) return false;
+  Portal portal = ActivePortal;
+  if (portal == nullptr || portal->commandTag != CMDTAG_COPY || list_length(portal->stmts) != 1)
+    return false;
+  auto* stmt = static_cast<Node*>(linitial(portal->stmts));
+  if (!IsA(stmt, PlannedStmt)) return false;
+  Node* utility = reinterpret_cast<PlannedStmt*>(stmt)->utilityStmt;
+  if (utility == nullptr || !IsA(utility, CopyStmt)) return false;
+  auto* copy = reinterpret_cast<CopyStmt*>(utility);
+  if (!copy->is_from || copy->relation == nullptr || copy->whereClause != nullptr) return false;
+  if (RangeVarGetRelid(copy->relation, NoLock, true) != RelationGetRelid(trig->tg_relation))
+    return false;
+  return has_bypassrls_privilege(GetUserId());
+}
+
 }  // namespace
 
 static Datum OnIdentityChange(FunctionCallInfo fcinfo) {
@@ -114,12 +143,9 @@ static Datum OnIdentityChange(FunctionCallInfo fcinfo) {
   if (!TRIGGER_FIRED_FOR_ROW(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event)) {
     throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "must be an AFTER ... FOR EACH ROW trigger");
   }
-  // COPY into an identity table is a restore (pg_restore loads the tables'
-  // data with COPY): the rows' audit history and cascade events are restored
-  // from their own tables, so recording them again would duplicate them.
-  if (ActivePortal != nullptr && ActivePortal->commandTag == CMDTAG_COPY) {
-    return PointerGetDatum(nullptr);
-  }
+  // A restored row's audit history and cascade events are restored from
+  // their own tables, so recording them again would duplicate them.
+  if (PgCall([trig]() { return IsRestoredRow(trig); })) return PointerGetDatum(nullptr);
   Op op = TRIGGER_FIRED_BY_INSERT(trig->tg_event)   ? Op::Insert
           : TRIGGER_FIRED_BY_DELETE(trig->tg_event) ? Op::Delete
                                                     : Op::Update;

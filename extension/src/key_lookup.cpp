@@ -36,10 +36,10 @@ struct Relations {
   Oid organizations, organizations_pkey;
   Oid users, users_pkey;
   Oid memberships, memberships_pkey;
-  AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires;
+  AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
   AttrNumber o_id;
   AttrNumber u_id, u_admin;
-  AttrNumber m_user, m_org, m_role;
+  AttrNumber m_user, m_org, m_role, m_generation;
 
   bool Tracks(Oid relid) const {
     return relid == api_keys || relid == keys_pkey || relid == keys_lookup_idx ||
@@ -95,12 +95,15 @@ Relations ResolveRelations() {
     r.k_owner = Column(r.api_keys, "owner_id");
     r.k_hash = Column(r.api_keys, "secret_hash");
     r.k_expires = Column(r.api_keys, "expires_at");
+    // Absent until ALTER EXTENSION UPDATE reaches 1.2: every key reads as 0.
+    r.k_generation = get_attnum(r.api_keys, "generation");
     r.o_id = Column(r.organizations, "id");
     r.u_id = Column(r.users, "id");
     r.u_admin = Column(r.users, "is_platform_admin");
     r.m_user = Column(r.memberships, "user_id");
     r.m_org = Column(r.memberships, "org_id");
     r.m_role = Column(r.memberships, "role");
+    r.m_generation = get_attnum(r.memberships, "generation");
     return r;
   });
   // Keep them only if no invalidation arrived while they were looked up.
@@ -121,6 +124,7 @@ struct RawKey {
   uint8_t hash[32];
   bool has_expires;
   TimestampTz expires;
+  int64 generation;  // when the key was inserted, in insight.generation_seq's order
   bool org_exists;
   bool owner_exists;
   bool owner_admin;
@@ -147,6 +151,15 @@ bool TextEquals(Datum d, const char* s) {
   text* t = DatumGetTextPP(d);
   size_t n = strlen(s);
   return VARSIZE_ANY_EXHDR(t) == n && std::memcmp(VARDATA_ANY(t), s, n) == 0;
+}
+
+// A user key counts for its owner's membership only if it was inserted after
+// the membership began: the keys of a member who was removed and re-added
+// (before the cascade deleted them, even in the same transaction) belong to
+// the removed membership, and answer OWNER_INACTIVE at once
+// (docs/SECURITY.md, "Membership removal").
+bool KeyCoveredBy(const RawKey& key, const OwnerFacts& facts) {
+  return key.generation >= facts.member_generation;
 }
 
 // Inside PgCall. Reads the key row found by (attno = value) through index, then
@@ -182,6 +195,10 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     Datum expires = heap_getattr(tup, r.k_expires, desc, &isnull);
     raw->has_expires = !isnull;
     if (!isnull) raw->expires = DatumGetTimestampTz(expires);
+    if (r.k_generation != InvalidAttrNumber) {
+      Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
+      raw->generation = isnull ? 0 : DatumGetInt64(generation);
+    }
   });
   if (raw->found && presented != nullptr &&
       !(raw->hash_ok && CRYPTO_memcmp(raw->hash, presented, 32) == 0)) {
@@ -200,10 +217,11 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     raw->org_exists = cached.org_exists;
     raw->owner_exists = cached.owner_exists;
     raw->owner_admin = cached.owner_admin;
-    raw->role = cached.role;
+    raw->role = KeyCoveredBy(*raw, cached) ? cached.role : core::Role::None;
     UnregisterSnapshot(snap);
     return;
   }
+  int64 member_generation = 0;
   if (raw->found) {
     ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
     raw->org_exists =
@@ -227,6 +245,10 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
       text* t = DatumGetTextPP(role);
       raw->role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
                       .value_or(core::Role::None);
+      if (r.m_generation != InvalidAttrNumber) {
+        Datum since = heap_getattr(tup, r.m_generation, desc, &isnull);
+        member_generation = isnull ? 0 : DatumGetInt64(since);
+      }
     });
   }
   if (raw->found) {
@@ -235,7 +257,9 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     facts.owner_exists = raw->owner_exists;
     facts.owner_admin = raw->owner_admin;
     facts.role = raw->role;
+    facts.member_generation = member_generation;
     if (raw->cacheable) OwnerFactsStore(raw->org.data, owner, facts, generation);
+    if (!KeyCoveredBy(*raw, facts)) raw->role = core::Role::None;
   }
   UnregisterSnapshot(snap);
 }

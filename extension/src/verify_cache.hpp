@@ -70,6 +70,7 @@ struct OwnerFacts {
   bool owner_exists = false;
   bool owner_admin = false;
   core::Role role = core::Role::None;
+  int64_t member_generation = 0;  // memberships.generation: the keys it covers start there
 };
 bool OwnerFactsFind(const uint8_t org[16], const uint8_t* owner, OwnerFacts* out) noexcept;
 void OwnerFactsStore(const uint8_t org[16], const uint8_t* owner, const OwnerFacts& facts,
