@@ -1,7 +1,8 @@
 # Secrets never reach a log (issue 5 §2). A cluster that logs everything it
 # can — every statement, every duration, the statement of every message down
 # to debug5, auto_explain of nested statements with ANALYZE, bind parameters
-# in full, pg_stat_statements tracking everything — runs a workload of
+# in full, pg_stat_statements tracking everything, pgaudit logging every
+# statement with its parameters — runs a workload of
 # generate / verify / authenticate / revoke over the simple and the extended
 # protocol (pgbench -M extended: keys travel as bind parameters), with valid,
 # near-miss, forged and revoked keys, and failing statements. Every key the
@@ -21,8 +22,10 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('log_redaction');
 $node->init;
 $node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys,auto_explain,pg_stat_statements'
+shared_preload_libraries = 'insight_keys,auto_explain,pg_stat_statements,pgaudit'
 insight.redact_logs = on
+pgaudit.log = 'all'
+pgaudit.log_parameter = on
 log_statement = all
 log_min_duration_statement = 0
 log_min_error_statement = debug5
@@ -65,7 +68,7 @@ sub forge {
 	return $body . checksum6(crc32($body));
 }
 
-sql(q{CREATE EXTENSION insight_keys CASCADE; CREATE EXTENSION pg_stat_statements;
+sql(q{CREATE EXTENSION insight_keys CASCADE; CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pgaudit;
       CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;});
 my $org = sql(q{SELECT insight.create_organization('Acme')});
 my $alice = sql(q{SELECT insight.create_user('alice@example.com', 'Alice', false, 'alice')});
@@ -265,6 +268,8 @@ unlike($log, qr/STATEMENT:  [^\n]*ik_(user|org)_\w{8}/, 'no STATEMENT line holds
 like($log, qr/invalid input syntax for type uuid: "ik_user_\w{0,4}\.\.\.\[REDACTED\]"/,
 	'an error message quoting a key is logged redacted');
 like($log, qr/DETAIL:  \s*\{PLANNEDSTMT/, 'debug_print_plan wrote plan dumps');
+like($log, qr/AUDIT: SESSION,\d+,\d+,READ,SELECT,,,[^\n]*insight\.verify\(\$1\)[^\n]*,$redacted_user/,
+	'pgaudit logs the statement with its parameters, the key redacted');
 my $masked_dump = join(' ', map { ord } split //, substr($k3, 0, 11)) . ' 42 42 42';
 my @masked_dumps = $log =~ /\[ (?:-?\d+ )*$masked_dump/g;
 ok(@masked_dumps >= 2, 'the dumped constants holding the org key are logged with its bytes masked');
