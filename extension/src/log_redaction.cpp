@@ -1,5 +1,7 @@
 // The emit_log_hook behind insight.redact_logs (default on, superuser-only),
-// and the same redaction of the statement text in pg_stat_activity (below).
+// the same redaction of the statement text in pg_stat_activity, and the
+// in-place masking of the client's statement text that pg_stat_statements
+// stores (both below).
 //
 // PostgreSQL calls the hook for every entry bound for the server log, before
 // it writes the entry and before it sends the error to the client, so the
@@ -13,8 +15,8 @@
 // hide_stmt = true (which suppresses that line in the text, csv and json logs
 // alike) and its redacted copy goes into detail_log, the server-only detail:
 // the client's error is unchanged and the log keeps the statement, redacted.
-// debug_query_string itself is left alone (current_query() and parallel
-// workers read it).
+// (Once parse analysis ran, debug_query_string is itself masked to its own
+// length, see MaskStatement, and the line is printed as it is.)
 //
 // Node dumps (debug_print_parse/rewritten/plan) print a constant as its
 // datum's bytes; a key there is decoded and masked (core::RedactDatumDumps).
