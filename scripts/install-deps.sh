@@ -9,6 +9,7 @@ PACKAGES=(
   libssl-dev libpqxx-dev libgtest-dev
   pgbouncer libipc-run-perl
   clang libclang-rt-14-dev
+  postgresql-15-pgaudit
 )
 
 missing=()

@@ -114,6 +114,166 @@ std::string RedactKeys(std::string_view text) {
   return out;
 }
 
+size_t MaskKeysKeepingHint(char* text, size_t len) noexcept {
+  std::string_view view(text, len);
+  size_t n = 0;
+  Token tok;
+  for (size_t pos = 0; NextToken(view, pos, &tok); pos = tok.end) {
+    size_t keep = tok.body;
+    if (!tok.digest) {
+      while (keep < tok.end && keep < tok.body + 4 && IsBase62(text[keep])) keep++;
+    }
+    for (size_t i = keep; i < tok.end; i++) text[i] = '*';
+    n++;
+  }
+  return n;
+}
+
+namespace {
+
+constexpr std::string_view kConstValue = ":constvalue";
+
+// Where one dumped datum's byte list lies in the text.
+struct DatumDump {
+  size_t list_start = 0;  // the '['
+  size_t list_end = 0;    // one past the ']'
+};
+
+// Reads a node dump as the single line nodeToString wrote. A line break the
+// formatter inserted is either skipped with the continuation's indentation
+// (pretty form, indent > 0: it may split a number) or read as the space it
+// replaced (compact form, indent == 0).
+class DumpReader {
+ public:
+  DumpReader(std::string_view text, size_t pos, size_t indent) noexcept
+      : text_(text), pos_(pos), indent_(indent) {}
+
+  // The next logical character, or '\0' at the end of the text.
+  char Peek() noexcept {
+    Settle();
+    if (pos_ >= text_.size()) return '\0';
+    return text_[pos_] == '\n' ? ' ' : text_[pos_];
+  }
+  void Next() noexcept {
+    Settle();
+    if (pos_ < text_.size()) pos_++;
+  }
+  // Where the next logical character is (after any break before it).
+  size_t Position() noexcept {
+    Settle();
+    return pos_;
+  }
+  // One past the last character read (no break after it consumed).
+  size_t End() const noexcept { return pos_; }
+
+ private:
+  void Settle() noexcept {
+    if (indent_ == 0) return;
+    while (pos_ < text_.size() && text_[pos_] == '\n') {
+      pos_++;
+      for (size_t i = 0; i < indent_ && pos_ < text_.size() && text_[pos_] == ' '; i++) pos_++;
+    }
+  }
+
+  std::string_view text_;
+  size_t pos_;
+  size_t indent_;
+};
+
+bool IsDigit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Parses the datum dumped after the ":constvalue" at text[at]: "N [ b b ... ]".
+// Appends its bytes to *bytes (when bytes != nullptr). False for "<>" (a null
+// constant) or anything not of that form.
+bool ParseDatumDump(std::string_view text, size_t at, DatumDump* dump, std::string* bytes) {
+  size_t line_start = text.rfind('\n', at);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  size_t indent = 0;
+  while (line_start + indent < at && text[line_start + indent] == ' ') indent++;
+  if (line_start + indent != at) indent = 0;  // not at the start of its line: compact form
+  DumpReader in(text, at + kConstValue.size(), indent);
+  auto skip_spaces = [&in]() {
+    while (in.Peek() == ' ') in.Next();
+  };
+  skip_spaces();
+  if (!IsDigit(in.Peek())) return false;  // "<>" (a null constant), or not a dump
+  while (IsDigit(in.Peek())) in.Next();
+  skip_spaces();
+  if (in.Peek() != '[') return false;
+  dump->list_start = in.Position();
+  in.Next();
+  for (;;) {
+    skip_spaces();
+    if (in.Peek() == ']') {
+      in.Next();
+      dump->list_end = in.End();
+      return true;
+    }
+    bool negative = in.Peek() == '-';
+    if (negative) in.Next();
+    if (!IsDigit(in.Peek())) return false;
+    int value = 0;
+    while (IsDigit(in.Peek())) {
+      value = value * 10 + (in.Peek() - '0');
+      if (value > 255) return false;
+      in.Next();
+    }
+    if (negative && value > 128) return false;
+    if (bytes != nullptr) bytes->push_back(static_cast<char>(negative ? -value : value));
+  }
+}
+
+}  // namespace
+
+bool HasDatumDump(std::string_view text) noexcept {
+  return text.find(kConstValue) != std::string_view::npos;
+}
+
+std::string RedactDatumDumps(std::string_view text) {
+  std::string out;
+  size_t copied = 0;  // text before this offset is in out
+  std::string bytes;
+  size_t at = text.find(kConstValue);
+  while (at != std::string_view::npos) {
+    DatumDump dump;
+    bytes.clear();
+    size_t next = at + kConstValue.size();
+    if (ParseDatumDump(text, at, &dump, &bytes) && MayContainKey(bytes)) {
+      MaskKeysKeepingHint(bytes.data(), bytes.size());
+      if (out.empty()) out.reserve(text.size());
+      out.append(text, copied, dump.list_start - copied);
+      out.append("[ ");
+      for (char b : bytes) {
+        out.append(std::to_string(static_cast<int>(static_cast<signed char>(b))));
+        out.push_back(' ');
+      }
+      out.push_back(']');
+      copied = dump.list_end;
+      next = dump.list_end;
+    }
+    at = text.find(kConstValue, next);
+  }
+  if (copied == 0) return std::string(text);
+  out.append(text, copied, std::string_view::npos);
+  return out;
+}
+
+size_t MaskDatumDumpsInPlace(char* text, size_t len) noexcept {
+  std::string_view view(text, len);
+  size_t n = 0;
+  for (size_t at = view.find(kConstValue); at != std::string_view::npos;
+       at = view.find(kConstValue, at + kConstValue.size())) {
+    DatumDump dump;
+    // Without a byte buffer the parse allocates nothing, so cannot throw.
+    if (!ParseDatumDump(view, at, &dump, nullptr)) continue;
+    for (size_t i = dump.list_start; i < dump.list_end; i++) {
+      if (IsDigit(text[i])) text[i] = '*';
+    }
+    n++;
+  }
+  return n;
+}
+
 size_t MaskKeysInPlace(char* text, size_t len) noexcept {
   std::string_view view(text, len);
   size_t n = 0;

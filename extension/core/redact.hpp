@@ -57,4 +57,31 @@ size_t MaskKeysInPlace(char* text, size_t len) noexcept;
 // Number of key-material tokens and digests in text.
 size_t CountKeyTokens(std::string_view text) noexcept;
 
+// Same length, in place, for a buffer whose byte offsets must stay valid (a
+// statement text whose parse tree records locations): the prefix and the
+// first 4 base62 characters of the body stay (what RedactKeys keeps), the rest
+// of the body becomes '*'; a digest becomes 64 '*'. The result holds no key
+// material ('*' is a delimiter). Returns how many tokens were masked.
+size_t MaskKeysKeepingHint(char* text, size_t len) noexcept;
+
+// Node dumps (debug_print_parse, debug_print_rewritten, debug_print_plan)
+// print a constant as its datum's bytes in decimal: ":constvalue 78 [ 56 1 0 0
+// 105 107 ... ]" (signed chars, so bytes >= 0x80 print negative). The pretty
+// form breaks lines at column 78, even inside a number, and indents the
+// continuation by the indentation of the ":constvalue" line; the compact form
+// breaks at a space. Both are decoded.
+//
+// True when text holds such a dump at all (a cheap pre-check).
+bool HasDatumDump(std::string_view text) noexcept;
+
+// text with the byte list of every dumped datum whose bytes hold key material
+// (as MayContainKey sees it) rewritten, on one line, with those bytes masked
+// as MaskKeysKeepingHint does. Other datums and all other text are unchanged.
+// May throw std::bad_alloc.
+std::string RedactDatumDumps(std::string_view text);
+
+// The fallback when no memory can be had: every digit of every dumped datum's
+// byte list becomes '*', in place. Returns how many lists were masked.
+size_t MaskDatumDumpsInPlace(char* text, size_t len) noexcept;
+
 }  // namespace insight::core

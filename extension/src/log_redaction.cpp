@@ -1,5 +1,7 @@
 // The emit_log_hook behind insight.redact_logs (default on, superuser-only),
-// and the same redaction of the statement text in pg_stat_activity (below).
+// the same redaction of the statement text in pg_stat_activity, and the
+// in-place masking of the client's statement text that pg_stat_statements
+// stores (both below).
 //
 // PostgreSQL calls the hook for every entry bound for the server log, before
 // it writes the entry and before it sends the error to the client, so the
@@ -13,8 +15,11 @@
 // hide_stmt = true (which suppresses that line in the text, csv and json logs
 // alike) and its redacted copy goes into detail_log, the server-only detail:
 // the client's error is unchanged and the log keeps the statement, redacted.
-// debug_query_string itself is left alone (current_query() and parallel
-// workers read it).
+// (Once parse analysis ran, debug_query_string is itself masked to its own
+// length, see MaskStatement, and the line is printed as it is.)
+//
+// Node dumps (debug_print_parse/rewritten/plan) print a constant as its
+// datum's bytes; a key there is decoded and masked (core::RedactDatumDumps).
 //
 // Hazards: this runs inside error reporting. It must never throw (everything
 // is behind noexcept / catch), never ereport (allocations use
@@ -32,8 +37,12 @@ extern "C" {
 #include "postgres.h"
 
 #include "executor/executor.h"
+#include "miscadmin.h"
+#include "optimizer/planner.h"
 #include "parser/analyze.h"
+#include "tcop/pquery.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -48,6 +57,9 @@ bool g_redact_logs = true;
 emit_log_hook_type g_prev_emit_log_hook = nullptr;
 post_parse_analyze_hook_type g_prev_post_parse_analyze_hook = nullptr;
 ExecutorRun_hook_type g_prev_executor_run_hook = nullptr;
+ExecutorStart_hook_type g_prev_executor_start_hook = nullptr;
+ProcessUtility_hook_type g_prev_process_utility_hook = nullptr;
+planner_hook_type g_prev_planner_hook = nullptr;
 
 constexpr std::string_view kStatementLabel = "STATEMENT (keys redacted):  ";
 
@@ -68,15 +80,22 @@ void RedactField(MemoryContext cxt, char** field) noexcept {
   char* text = *field;
   if (text == nullptr) return;
   size_t len = strlen(text);
-  if (!core::MayContainKey(std::string_view(text, len))) return;
+  std::string_view view(text, len);
+  bool dump = core::HasDatumDump(view);
+  if (!dump && !core::MayContainKey(view)) return;
   char* copy = nullptr;
+  bool changed = true;
   try {
-    std::string redacted = core::RedactKeys(std::string_view(text, len));
-    copy = CopyToContext(cxt, redacted);
+    std::string redacted =
+        dump ? core::RedactKeys(core::RedactDatumDumps(view)) : core::RedactKeys(view);
+    changed = redacted != view;
+    if (changed) copy = CopyToContext(cxt, redacted);
   } catch (...) {
     copy = nullptr;
   }
+  if (!changed) return;
   if (copy == nullptr) {
+    if (dump) core::MaskDatumDumpsInPlace(text, len);
     core::MaskKeysInPlace(text, len);
     return;
   }
@@ -136,54 +155,152 @@ void RedactLogEntry(ErrorData* edata) noexcept {
   RedactStatement(cxt, edata);
 }
 
+void RedactOwnActivity() noexcept;
+
 void EmitLogHook(ErrorData* edata) noexcept {
   if (g_redact_logs && edata != nullptr) RedactLogEntry(edata);
+  // Any entry this backend logs, an ERROR above all: a statement that fails
+  // before parse analysis ends would otherwise keep its key in
+  // pg_stat_activity while the session idles (in an aborted transaction).
+  if (g_redact_logs) RedactOwnActivity();
   // Hooks installed before ours (log shippers, auditors) see the redacted entry.
   if (g_prev_emit_log_hook != nullptr) g_prev_emit_log_hook(edata);
 }
 
-// pg_stat_activity.query: the backend publishes the statement text before
-// running it (exec_simple_query before parsing; exec_execute_message again
-// before each Execute), and it stays there after the statement (an idle
-// session shows its last query). A top-level text holding a key is replaced
-// by its redacted copy after parse analysis (simple protocol, utility
-// statements included) and at ExecutorRun (extended protocol, which
-// re-publishes the text at Execute, after any parse or executor start).
-// Only the top level (the text equals debug_query_string; exec_execute_message
-// publishes a copy, hence a comparison of contents, not of pointers): nested
-// SPI queries are not what the view shows. Not covered: a utility statement with a literal
-// key sent over the extended protocol (no executor run after the re-publish).
-void RedactActivity(const char* text) noexcept {
-  const char* top = debug_query_string;
-  if (text == nullptr || top == nullptr || (text != top && strcmp(text, top) != 0)) return;
-  size_t len = strlen(text);
-  if (!core::MayContainKey(std::string_view(text, len))) return;
-  char* copy = nullptr;
+// pg_stat_activity.query shows what the backend published in its status slot:
+// the statement text, copied (clipped to track_activity_query_size) before the
+// statement is even parsed (exec_simple_query, and exec_parse_message,
+// exec_bind_message and exec_execute_message for each extended-protocol
+// message), and it stays there while the session idles, or idles in an
+// aborted transaction after the statement failed. RedactOwnActivity rewrites
+// that copy in place, redacted: after parse analysis, at planning, executor
+// start and run and utility execution of the client's statement, and from the
+// emit_log_hook for every entry this backend logs (so an ERROR raised before
+// parse analysis ends, a syntax error or any statement in an aborted
+// transaction, leaves no key behind). What remains is the window between the
+// publication and the first of these points (docs/SECURITY.md).
+void RedactOwnActivity() noexcept {
+  volatile PgBackendStatus* entry = MyBEEntry;
+  if (entry == nullptr || !pgstat_track_activities || entry->st_activity_raw == nullptr) return;
+  // Only this backend writes its slot, so reading it needs no retry loop;
+  // writing follows the changecount protocol readers rely on.
+  char* slot = const_cast<char*>(entry->st_activity_raw);
+  size_t cap = static_cast<size_t>(pgstat_track_activity_query_size);
+  if (cap == 0) return;
+  size_t len = strnlen(slot, cap - 1);
+  std::string_view view(slot, len);
+  if (!core::MayContainKey(view)) return;
+  std::string redacted;
+  bool ok = true;
   try {
-    copy = CopyToContext(CurrentMemoryContext, core::RedactKeys(std::string_view(text, len)));
+    redacted = core::RedactKeys(view);
   } catch (...) {
-    copy = nullptr;
+    ok = false;
   }
-  if (copy == nullptr) return;
-  // Never ereports: copies (clipped to track_activity_query_size) into this
-  // backend's status slot.
-  pgstat_report_activity(STATE_RUNNING, copy);
-  pfree(copy);
+  PGSTAT_BEGIN_WRITE_ACTIVITY(entry);
+  if (ok) {
+    size_t n = redacted.size() < cap - 1 ? redacted.size() : cap - 1;
+    memcpy(slot, redacted.data(), n);
+    slot[n] = '\0';
+  } else {
+    core::MaskKeysInPlace(slot, len);
+  }
+  PGSTAT_END_WRITE_ACTIVITY(entry);
+}
+
+// The client's statement text, as the hooks below see it: debug_query_string
+// itself (the simple protocol's message buffer, the prepared statement's text
+// at Bind) or the running portal's copy of it (Execute). Both are heap memory
+// this backend owns and PostgreSQL reads again only for offsets into them.
+// Only client backends: a background worker or a parallel worker may run
+// statements whose text is not its own to change.
+bool IsClientStatement(const char* text) noexcept {
+  if (text == nullptr) return false;
+  if (MyBackendType != B_BACKEND && MyBackendType != B_WAL_SENDER) return false;
+  return text == debug_query_string || (ActivePortal != nullptr && text == ActivePortal->sourceText);
+}
+
+// Masks the key material in the statement text[location, location + len), in
+// place and to the same length (core::MaskKeysKeepingHint), before anything
+// after parse analysis reads it. pg_stat_statements stores a statement's
+// text from exactly these buffers (at parse analysis, planning, ExecutorEnd
+// and after a utility statement), so it stores the masked text whichever of
+// the two libraries' hooks runs first: ours mask before calling the next hook,
+// and when pg_stat_statements' hooks run first they call ours before they
+// store. The parse tree keeps copies of its literals, and locations stay
+// valid, so the statement runs unchanged; current_query() and the STATEMENT
+// line show the masked text. Only the statement's own range: the statements
+// after it in a multi-statement string are masked when they are analyzed.
+void MaskStatement(const char* text, int location, int len) noexcept {
+  if (!g_redact_logs || !IsClientStatement(text)) return;
+  size_t total = strlen(text);
+  size_t start = location > 0 ? static_cast<size_t>(location) : 0;
+  if (start >= total) return;
+  size_t n = total - start;
+  if (len > 0 && static_cast<size_t>(len) < n) n = static_cast<size_t>(len);
+  core::MaskKeysKeepingHint(const_cast<char*>(text) + start, n);
 }
 
 void PostParseAnalyzeHook(ParseState* pstate, Query* query, JumbleState* jstate) {
+  bool client = g_redact_logs && pstate != nullptr && IsClientStatement(pstate->p_sourcetext);
+  if (client && query != nullptr)
+    MaskStatement(pstate->p_sourcetext, query->stmt_location, query->stmt_len);
   if (g_prev_post_parse_analyze_hook != nullptr)
     g_prev_post_parse_analyze_hook(pstate, query, jstate);
-  if (g_redact_logs && pstate != nullptr) RedactActivity(pstate->p_sourcetext);
+  if (client) RedactOwnActivity();
 }
 
+PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_options,
+                         ParamListInfo bound_params) {
+  if (g_redact_logs && parse != nullptr && IsClientStatement(query_string)) {
+    MaskStatement(query_string, parse->stmt_location, parse->stmt_len);
+    RedactOwnActivity();
+  }
+  if (g_prev_planner_hook != nullptr)
+    return g_prev_planner_hook(parse, query_string, cursor_options, bound_params);
+  return standard_planner(parse, query_string, cursor_options, bound_params);
+}
+
+void ExecutorStartHook(QueryDesc* query_desc, int eflags) {
+  if (g_redact_logs && query_desc != nullptr && IsClientStatement(query_desc->sourceText)) {
+    const PlannedStmt* stmt = query_desc->plannedstmt;
+    MaskStatement(query_desc->sourceText, stmt != nullptr ? stmt->stmt_location : -1,
+                  stmt != nullptr ? stmt->stmt_len : 0);
+    RedactOwnActivity();
+  }
+  if (g_prev_executor_start_hook != nullptr) {
+    g_prev_executor_start_hook(query_desc, eflags);
+  } else {
+    standard_ExecutorStart(query_desc, eflags);
+  }
+}
+
+// Execute re-publishes the statement text after the portal started (Bind
+// runs ExecutorStart), so the slot is redacted again here.
 void ExecutorRunHook(QueryDesc* query_desc, ScanDirection direction, uint64 count,
                      bool execute_once) {
-  if (g_redact_logs && query_desc != nullptr) RedactActivity(query_desc->sourceText);
+  if (g_redact_logs && query_desc != nullptr && IsClientStatement(query_desc->sourceText))
+    RedactOwnActivity();
   if (g_prev_executor_run_hook != nullptr) {
     g_prev_executor_run_hook(query_desc, direction, count, execute_once);
   } else {
     standard_ExecutorRun(query_desc, direction, count, execute_once);
+  }
+}
+
+void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                        ProcessUtilityContext context, ParamListInfo params,
+                        QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+  if (g_redact_logs && pstmt != nullptr && IsClientStatement(query_string)) {
+    MaskStatement(query_string, pstmt->stmt_location, pstmt->stmt_len);
+    RedactOwnActivity();
+  }
+  if (g_prev_process_utility_hook != nullptr) {
+    g_prev_process_utility_hook(pstmt, query_string, read_only_tree, context, params, query_env,
+                                dest, qc);
+  } else {
+    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
+                            qc);
   }
 }
 
@@ -203,6 +320,12 @@ void InitLogRedaction() {
   post_parse_analyze_hook = PostParseAnalyzeHook;
   g_prev_executor_run_hook = ExecutorRun_hook;
   ExecutorRun_hook = ExecutorRunHook;
+  g_prev_executor_start_hook = ExecutorStart_hook;
+  ExecutorStart_hook = ExecutorStartHook;
+  g_prev_process_utility_hook = ProcessUtility_hook;
+  ProcessUtility_hook = ProcessUtilityHook;
+  g_prev_planner_hook = planner_hook;
+  planner_hook = PlannerHook;
 }
 
 }  // namespace insight

@@ -157,5 +157,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string masked(text);
   size_t n = MaskKeysInPlace(masked.data(), masked.size());
   FUZZ_CHECK(n == CountKeyTokens(text) && masked.size() == size && CountKeyTokens(masked) == 0);
+  std::string hinted(text);
+  n = MaskKeysKeepingHint(hinted.data(), hinted.size());
+  FUZZ_CHECK(n == CountKeyTokens(text) && hinted.size() == size && CountKeyTokens(hinted) == 0);
+
+  // 5. Node dumps: decoding never reads past the text, redacting a dump
+  //    twice is a no-op, and the in-place fallback keeps the length.
+  std::string dumps = "{CONST :constvalue " + std::string(text) + " }";
+  std::string dumps_red = RedactDatumDumps(dumps);
+  FUZZ_CHECK(RedactDatumDumps(dumps_red) == dumps_red);
+  FUZZ_CHECK(HasDatumDump(dumps) && HasDatumDump(dumps_red));
+  std::string dumps_masked = dumps;
+  MaskDatumDumpsInPlace(dumps_masked.data(), dumps_masked.size());
+  FUZZ_CHECK(dumps_masked.size() == dumps.size());
   return 0;
 }

@@ -943,6 +943,37 @@ TEST_F(SessionsTest, FailedAuthenticateDoesNotEchoTheKey) {
   EXPECT_EQ(WhoamiOf(app).kind, "nobody");
 }
 
+// pg_stat_activity of a session whose extended-protocol Parse failed: the
+// backend published the statement text before parsing it, and the session,
+// idle after the error, would keep showing the key to every other session of
+// its role and to pg_read_all_stats (docs/SECURITY.md, "Statement texts").
+TEST_F(SessionsTest, FailedParseLeavesNoKeyInPgStatActivity) {
+  std::string org = CreateOrg();
+  Key key = OrgKey(org);
+
+  Session app(AppDsn());
+  std::string statement = "SELECTT code FROM insight.verify(" + Quote(app, key.text) + ")";
+  // libpqxx 6 sends the Parse at first use, 7 at prepare(): either throws.
+  auto prepare_and_run = [&app, &statement]() {
+    app.conn().prepare("failing_parse", statement);
+    pqxx::nontransaction n(app.conn());
+    n.exec_prepared("failing_parse");
+  };
+  EXPECT_THROW(prepare_and_run(), pqxx::sql_error);
+  // PQprepare returned after ReadyForQuery, and the backend reports itself
+  // idle before sending that: the slot read below is the one it keeps.
+  pqxx::result r = admin_->ExecParams(
+      "SELECT state, query FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+      app.conn().backendpid());
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0][0].as<std::string>(), "idle");
+  std::string shown = r[0][1].as<std::string>();
+  EXPECT_EQ(shown.find(key.text.substr(11)), std::string::npos) << shown;
+  EXPECT_EQ(shown.rfind("SELECTT code FROM insight.verify('" + key.text.substr(0, 11) + "...[REDACTED]')", 0),
+            0u)
+      << shown;
+}
+
 // An untrusted login role cannot pick a user to act as.
 TEST_F(SessionsTest, ActAsIsRefusedToAnUntrustedRole) {
   std::string org = CreateOrg();

@@ -152,5 +152,88 @@ TEST(Redact, DigestAndKeyTogether) {
   EXPECT_EQ(RedactKeys("ik_user_" + hex), "ik_user_aaaa...[REDACTED]");
 }
 
+TEST(Redact, MaskKeepingHintKeepsLengthAndTheHint) {
+  std::string key = NewKey(KeyKind::User, 13);
+  std::string hex(64, 'b');
+  std::string text = "SELECT insight.verify('" + key + "') /* " + hex + " */";
+  std::string masked = text;
+  EXPECT_EQ(MaskKeysKeepingHint(masked.data(), masked.size()), 2u);
+  ASSERT_EQ(masked.size(), text.size());
+  EXPECT_EQ(masked, "SELECT insight.verify('" + key.substr(0, 12) + std::string(key.size() - 12, '*') +
+                        "') /* " + std::string(64, '*') + " */");
+  EXPECT_FALSE(MayContainKey(masked));
+  EXPECT_EQ(MaskKeysKeepingHint(masked.data(), masked.size()), 0u);
+  std::string odd = "ik_org_-abcdefghijk";
+  EXPECT_EQ(MaskKeysKeepingHint(odd.data(), odd.size()), 1u);
+  EXPECT_EQ(odd, "ik_org_************");
+}
+
+// The byte list outDatum prints for a text datum holding s (4-byte header).
+std::string DatumBytes(const std::string& s) {
+  uint32_t header = static_cast<uint32_t>(s.size() + 4) << 2;
+  std::string out = std::to_string(s.size() + 4) + " [ ";
+  for (int i = 0; i < 4; i++) out += std::to_string(static_cast<int>(static_cast<signed char>((header >> (8 * i)) & 0xFF))) + " ";
+  for (char c : s) out += std::to_string(static_cast<int>(static_cast<signed char>(c))) + " ";
+  return out + "]";
+}
+
+// What pretty_format_node_dump does to a line longer than 78 columns: breaks
+// it at column 78, wherever that falls, and indents the rest.
+std::string PrettyWrap(const std::string& line, size_t indent) {
+  std::string out;
+  std::string rest = line;
+  std::string current(indent, ' ');
+  for (char c : rest) {
+    if (current.size() == 78) {
+      out += current + "\n";
+      current = std::string(indent, ' ');
+    }
+    current.push_back(c);
+  }
+  return out + current;
+}
+
+TEST(Redact, DatumDumpHoldingAKeyIsMasked) {
+  std::string key = NewKey(KeyKind::User, 14);
+  std::string compact = "{CONST :consttype 25 :constlen -1 :constbyval false :constisnull false "
+                        ":location 22 :constvalue " + DatumBytes(key) + "}";
+  ASSERT_TRUE(HasDatumDump(compact));
+  EXPECT_FALSE(MayContainKey(compact));  // the bytes alone do not look like a key
+  std::string out = RedactDatumDumps(compact);
+  std::string masked = key.substr(0, 12) + std::string(key.size() - 12, '*');
+  EXPECT_EQ(out, "{CONST :consttype 25 :constlen -1 :constbyval false :constisnull false "
+                 ":location 22 :constvalue " + DatumBytes(masked) + "}");
+  EXPECT_EQ(RedactDatumDumps(out), out);
+
+  // Pretty form: the ":constvalue" line indented by 9, broken inside numbers.
+  std::string pretty = "      {CONST \n         :constlen -1 \n" +
+                       PrettyWrap(":constvalue " + DatumBytes(key), 9) + "\n      }";
+  ASSERT_NE(pretty.find("\n         "), std::string::npos);
+  std::string pretty_out = RedactDatumDumps(pretty);
+  EXPECT_EQ(pretty_out, "      {CONST \n         :constlen -1 \n         :constvalue " +
+                            DatumBytes(masked) + "\n      }");
+
+  // Compact form broken at blanks (format_node_dump).
+  std::string broken = compact;
+  for (size_t at = 70; at < broken.size(); at += 70) {
+    size_t blank = broken.rfind(' ', at);
+    broken[blank] = '\n';
+  }
+  std::string list = DatumBytes(masked);
+  list = list.substr(list.find('['));
+  EXPECT_NE(RedactDatumDumps(broken).find(list), std::string::npos);
+  EXPECT_EQ(RedactDatumDumps(broken).find(key.substr(12, 20)), std::string::npos);
+}
+
+TEST(Redact, DatumDumpsWithoutKeysStay) {
+  std::string text = ":constvalue 4 [ 42 0 0 0 0 0 0 0 ] :constvalue <> :constvalue 12 [ 48 0 0 0 104 101 108 108 111 33 33 33 ]";
+  EXPECT_EQ(RedactDatumDumps(text), text);
+  std::string masked = text;
+  EXPECT_EQ(MaskDatumDumpsInPlace(masked.data(), masked.size()), 2u);
+  EXPECT_EQ(masked, ":constvalue 4 [ ** * * * * * * * ] :constvalue <> "
+                    ":constvalue 12 [ ** * * * *** *** *** *** *** ** ** ** ]");
+  EXPECT_FALSE(HasDatumDump("constvalue 12 [ 1 ]"));
+}
+
 }  // namespace
 }  // namespace insight::core

@@ -1,7 +1,8 @@
 # Secrets never reach a log (issue 5 §2). A cluster that logs everything it
 # can — every statement, every duration, the statement of every message down
 # to debug5, auto_explain of nested statements with ANALYZE, bind parameters
-# in full, pg_stat_statements tracking everything — runs a workload of
+# in full, pg_stat_statements tracking everything, pgaudit logging every
+# statement with its parameters — runs a workload of
 # generate / verify / authenticate / revoke over the simple and the extended
 # protocol (pgbench -M extended: keys travel as bind parameters), with valid,
 # near-miss, forged and revoked keys, and failing statements. Every key the
@@ -21,8 +22,10 @@ use Test::More;
 my $node = PostgreSQL::Test::Cluster->new('log_redaction');
 $node->init;
 $node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys,auto_explain,pg_stat_statements'
+shared_preload_libraries = 'insight_keys,auto_explain,pg_stat_statements,pgaudit'
 insight.redact_logs = on
+pgaudit.log = 'all'
+pgaudit.log_parameter = on
 log_statement = all
 log_min_duration_statement = 0
 log_min_error_statement = debug5
@@ -40,6 +43,12 @@ pg_stat_statements.track_utility = on
 $node->start;
 
 my @keys;    # every plaintext key the workload handled
+
+# The two redacted forms: a log line or pg_stat_activity rewritten from a copy
+# ("...[REDACTED]"), and a statement text masked in place to its own length
+# ('*' after the first 4 lookup characters: what pg_stat_statements, the
+# STATEMENT line and auto_explain's query text show once parse analysis ran).
+my $redacted_user = qr/ik_user_\w{0,4}(?:\.\.\.\[REDACTED\]|\*+)/;
 
 sub sql { return $node->safe_psql('postgres', $_[0], extra_params => ['-U', $_[1] // 'postgres']); }
 
@@ -59,7 +68,7 @@ sub forge {
 	return $body . checksum6(crc32($body));
 }
 
-sql(q{CREATE EXTENSION insight_keys CASCADE; CREATE EXTENSION pg_stat_statements;
+sql(q{CREATE EXTENSION insight_keys CASCADE; CREATE EXTENSION pg_stat_statements; CREATE EXTENSION pgaudit;
       CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN;});
 my $org = sql(q{SELECT insight.create_organization('Acme')});
 my $alice = sql(q{SELECT insight.create_user('alice@example.com', 'Alice', false, 'alice')});
@@ -164,6 +173,51 @@ $node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/activity.sql", 'postgres
 	'extended protocol: a key inlined in the statement text');
 is(slurp_file("$tmp/activity.out"), "t\n", 'extended protocol: pg_stat_activity shows the statement redacted');
 
+# ---- pg_stat_activity after a statement that fails before parse analysis
+# ends: the backend published the raw text before parsing, and the failed
+# session keeps showing it while it idles (in an aborted transaction). Another
+# session polls the failed one until it is idle, then reads its query.
+my $failing = $node->background_psql('postgres', on_error_stop => 0, extra_params => ['-U', 'alice']);
+my $failing_pid = $failing->query_safe('SELECT pg_catalog.pg_backend_pid()');
+sub failed_activity {
+	my ($statement, $marker, $state) = @_;
+	$failing->query_until(qr/\Q$marker\E sent/, "$statement /* $marker */;\n\\echo $marker sent\n");
+	$node->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM pg_catalog.pg_stat_activity
+		WHERE pid = $failing_pid AND state = '$state' AND query LIKE '%$marker%'})
+	  or die "the failing session never reached state $state after $marker";
+	return sql(qq{SELECT query FROM pg_catalog.pg_stat_activity WHERE pid = $failing_pid});
+}
+$failing->query_safe('BEGIN');
+my $seen = failed_activity(qq{SELECTT code FROM insight.verify('$k1')}, 'syntax error', 'idle in transaction (aborted)');
+is(index($seen, $k1), -1, 'a syntax error: pg_stat_activity of the failed session holds no key');
+like($seen, qr/^SELECTT code FROM insight\.verify\('$redacted_user'\)/, 'a syntax error: the statement is shown redacted');
+$seen = failed_activity(qq{SELECT code FROM insight.verify('$k3')}, 'aborted transaction', 'idle in transaction (aborted)');
+is(index($seen, $k3), -1, 'a statement in an aborted transaction: no key in pg_stat_activity');
+like($seen, qr/^SELECT code FROM insight\.verify\('ik_org_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+	'a statement in an aborted transaction: shown redacted');
+$failing->query('ROLLBACK');
+$seen = failed_activity(qq{SELECT insight.verify('$k1', 42, 'no such signature')}, 'unknown signature', 'idle');
+is(index($seen, $k1), -1, 'an unknown function signature: no key in pg_stat_activity');
+like($seen, qr/^SELECT insight\.verify\('$redacted_user', 42/, 'an unknown function signature: shown redacted');
+$failing->quit;
+
+# ---- node dumps: with debug_print_parse / debug_print_plan a constant is
+# logged as its datum's bytes in decimal. A bind parameter becomes such a
+# constant in a custom plan, a literal already in the parse tree. Both the
+# pretty (default) and the compact form are covered; leaks() below searches
+# the log for every key's secret in that byte form too.
+sql(q{ALTER ROLE alice SET debug_print_parse = on; ALTER ROLE alice SET debug_print_plan = on});
+PostgreSQL::Test::Utils::append_to_file("$tmp/dump.sql", q{
+SELECT code FROM insight.verify(:key);
+SET debug_pretty_print = off;
+SELECT code FROM insight.verify(:key);
+});
+$node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/dump.sql", '-D', "key=$k3", 'postgres'],
+	'extended protocol with debug_print_plan: the key is a bind parameter');
+is(sql(qq{SET debug_pretty_print = off; SELECT code FROM insight.verify('$k1')}, 'alice'), 'VALID',
+	'simple protocol with debug_print_parse: the key is a literal');
+sql(q{ALTER ROLE alice RESET debug_print_parse; ALTER ROLE alice RESET debug_print_plan});
+
 # ---- the search
 my @hashes = map { sha256_hex($_) } @keys;
 my @secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
@@ -175,11 +229,22 @@ my %stored = map { $_ => 1 } split /\n/,
 	sql(q{SELECT pg_catalog.encode(secret_hash, 'hex') FROM insight.api_keys});
 is(scalar(grep { $stored{$_} } @hashes), 3, 'the three live keys have sha256(key) as secret_hash');
 
+# A secret as a node dump prints it: its bytes in decimal, separated by
+# blanks, where the pretty form may break a line (and indent) anywhere, even
+# inside a number.
+sub dumped_bytes {
+	my ($secret) = @_;
+	my $in_number = qr/(?:\n +)?/;
+	my $between = qr/\s+/;
+	return join($between, map { join($in_number, split //, ord($_)) } split //, $secret);
+}
+
 sub leaks {
 	my ($text) = @_;
 	my @found;
 	for my $i (0 .. $#keys) {
 		push @found, "key $i" if index($text, $keys[$i]) >= 0;
+		push @found, "dumped secret $i" if $text =~ dumped_bytes($secrets[$i]);
 		push @found, "secret $i" if index($text, $secrets[$i]) >= 0;
 		push @found, "hash $i" if index(lc $text, $hashes[$i]) >= 0;
 	}
@@ -189,19 +254,28 @@ sub leaks {
 $node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');    # a last line, flushed
 my $log = slurp_file($node->logfile);
 is(leaks($log), '', 'no key, secret or secret hash in the server log');
-like($log, qr/STATEMENT \(keys redacted\):  SELECT \* FROM insight\.authenticate\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+like($log, qr/STATEMENT(?: \(keys redacted\))?:  SELECT \* FROM insight\.authenticate\('$redacted_user'\)/,
 	'the failing authenticate is logged with its statement redacted');
 like($log, qr/parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
 	'extended-protocol bind parameters are logged redacted');
 like($log, qr/unnamed portal with parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
 	'the failing bind is logged with its parameters redacted');
-like($log, qr/Query Text: SELECT code FROM insight\.verify\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\)/,
+like($log, qr/Query Text: SELECT code FROM insight\.verify\('$redacted_user'\)/,
 	'auto_explain plans are logged with the query text redacted');
 like($log, qr/statement: SELECT code FROM insight\.verify\('ik_(user|org)_\w{0,4}\.\.\.\[REDACTED\]'\)/,
 	'log_statement lines are redacted');
 unlike($log, qr/STATEMENT:  [^\n]*ik_(user|org)_\w{8}/, 'no STATEMENT line holds key material');
 like($log, qr/invalid input syntax for type uuid: "ik_user_\w{0,4}\.\.\.\[REDACTED\]"/,
 	'an error message quoting a key is logged redacted');
+like($log, qr/DETAIL:  \s*\{PLANNEDSTMT/, 'debug_print_plan wrote plan dumps');
+like($log, qr/AUDIT: SESSION,\d+,\d+,READ,SELECT,,,[^\n]*insight\.verify\(\$1\)[^\n]*,$redacted_user/,
+	'pgaudit logs the statement with its parameters, the key redacted');
+my $masked_dump = join(' ', map { ord } split //, substr($k3, 0, 11)) . ' 42 42 42';
+my @masked_dumps = $log =~ /\[ (?:-?\d+ )*$masked_dump/g;
+ok(@masked_dumps >= 2, 'the dumped constants holding the org key are logged with its bytes masked');
+my $masked_literal = join(' ', map { ord } split //, substr($k1, 0, 12)) . ' 42 42 42';
+like($log, qr/\[ (?:-?\d+ )*$masked_literal/,
+	'the dumped literal holding the user key is logged with its bytes masked');
 # The extension's statements run with generic plans: the VERBOSE plan of the
 # generate INSERT shows the hash as a parameter, never as a constant.
 like($log, qr/Output: gen_random_uuid\(\), \$1, .*\$9, now\(\)/,
@@ -255,7 +329,7 @@ for my $ext ('log', 'csv', 'json') {
 	ok(length($logs{$ext}) > 0, "collector wrote a .$ext log");
 	is(leaks($logs{$ext}), '', "no key, secret or hash in the .$ext log");
 }
-like($logs{csv}, qr/STATEMENT \(keys redacted\):  SELECT insight\.authenticate\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\), 1\/0/,
+like($logs{csv}, qr/(?:STATEMENT \(keys redacted\):  )?SELECT insight\.authenticate\('$redacted_user'\), 1\/0/,
 	'csvlog carries the redacted statement');
 like($logs{json}, qr/"detail":"parameters: \$1 = 'ik_user_\w{0,4}\.\.\.\[REDACTED\]'/,
 	'jsonlog carries redacted bind parameters');
