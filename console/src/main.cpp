@@ -55,6 +55,15 @@ void Log(const std::string& line) {
   std::cerr << stamp << " UTC insight_console: " << line << std::endl;
 }
 
+// A name typed by a person, safe for one log line (no control characters).
+std::string Printable(const std::string& text) {
+  std::string out = text.substr(0, 63);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return "";
@@ -276,21 +285,21 @@ class Console {
       pqxx::result r = tx.exec("SELECT kind, via FROM insight.whoami()");
       tx.commit();
       if (r.empty() || Text(r[0][0]) != "user" || Text(r[0][1]) != "db_role") {
-        Log("login refused for role " + role + ": not mapped to an Insight user");
+        Log("login refused for role " + Printable(role) + ": not mapped to an Insight user");
         return SendError(res, 403, "This account is not an Insight user. Ask your administrator.");
       }
     } catch (const pqxx::broken_connection&) {
       Wipe(conninfo);
-      Log("login failed for role " + role);
+      Log("login failed for role " + Printable(role));
       return SendError(res, 401, "Sign-in failed: the account name or the password is wrong.");
     } catch (const std::exception&) {
       Wipe(conninfo);
-      Log("login failed for role " + role + ": the database refused the session");
+      Log("login failed for role " + Printable(role) + ": the database refused the session");
       return SendError(res, 401, "Sign-in failed: the account name or the password is wrong.");
     }
     std::string token = sessions_.Create(std::move(db), role);
     if (token.empty()) return SendError(res, 503, "Too many people are signed in. Try again later.");
-    Log("login ok for role " + role);
+    Log("login ok for role " + Printable(role));
     res.set_header("Set-Cookie", CookieHeader(token, false));
     SendJson(res, 200, json{{"ok", true}});
   }
@@ -302,7 +311,7 @@ class Console {
     if (!SameOrigin(req) || !SecretEquals(req.get_header_value("X-CSRF-Token"), s->csrf_token))
       return SendError(res, 403, "The request was refused: it did not carry this page's security token. Reload the page.");
     sessions_.Remove(token);
-    Log("logout for role " + s->db_role);
+    Log("logout for role " + Printable(s->db_role));
     res.set_header("Set-Cookie", CookieHeader("", true));
     SendJson(res, 200, json{{"ok", true}});
   }

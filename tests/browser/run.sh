@@ -30,10 +30,13 @@ run_ctest console
 unit_passed=$passed
 unit_failed=$failed
 
+# Debian's python3, which python3-selenium installs into (a pyenv or venv
+# python3 earlier in PATH would not see it).
+PYTHON=${INSIGHT_PYTHON:-/usr/bin/python3}
 for tool in chromium chromedriver; do
   command -v "$tool" >/dev/null || give_up "$tool is not installed (make deps)"
 done
-python3 -c 'import selenium' 2>/dev/null || give_up "python3-selenium is not installed (make deps)"
+"$PYTHON" -c 'import selenium' 2>/dev/null || give_up "python3-selenium is not installed (make deps)"
 
 console_pid=
 driver_pid=
@@ -85,7 +88,7 @@ wait_http "http://127.0.0.1:$DRIVER_PORT/status" "chromedriver"
 CONSOLE_URL="http://127.0.0.1:$HTTP_PORT" DRIVER_URL="http://127.0.0.1:$DRIVER_PORT" SHOT_DIR="$SHOTS" \
   PROFILE_DIR="$BUILD/chromium-profile" \
   INSIGHT_PSQL="$( [ "$(id -u)" -eq 0 ] && echo "runuser -u $PG_USER --") $PG_BIN/psql -X -q -At -v ON_ERROR_STOP=1 -h $work -p $PORT -U postgres -d $DB" \
-  python3 tests/browser/console_test.py 2>&1 | tee "$LOG/console_test.log"
+  "$PYTHON" tests/browser/console_test.py 2>&1 | tee "$LOG/console_test.log"
 line=$(grep -E '^assertions: [0-9]+ [0-9]+$' "$LOG/console_test.log" | tail -1)
 if [ -z "$line" ]; then
   browser_passed=0

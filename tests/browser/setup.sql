@@ -1,3 +1,4 @@
+CREATE EXTENSION insight_keys CASCADE;
 -- The people of the browser test. Passwords are SCRAM-hashed by the server
 -- (password_encryption); the console never sees them but at log in.
 CREATE ROLE console_people NOLOGIN;
