@@ -9,6 +9,8 @@ PACKAGES=(
   libssl-dev libpqxx-dev libgtest-dev
   pgbouncer libipc-run-perl
   clang libclang-rt-14-dev
+  libcpp-httplib-dev nlohmann-json3-dev
+  chromium chromium-driver python3-selenium curl
 )
 
 missing=()

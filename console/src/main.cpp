@@ -90,6 +90,17 @@ void Wipe(std::string& s) {
   s.clear();
 }
 
+// libpqxx 6 throws a subclass for some SQLSTATEs and leaves sqlstate() empty
+// for them; the class then names the state.
+std::string SqlStateOf(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+  if (dynamic_cast<const pqxx::plpgsql_no_data_found*>(&e)) return "P0002";
+  if (dynamic_cast<const pqxx::unique_violation*>(&e)) return "23505";
+  if (dynamic_cast<const pqxx::data_exception*>(&e)) return "22000";
+  return "";
+}
+
 void SendJson(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
@@ -330,7 +341,9 @@ class Console {
       fn(*s, tx, res);
       tx.commit();
     } catch (const pqxx::sql_error& e) {
-      ErrorWords w = WordsForSqlState(e.sqlstate(), e.what());
+      std::string state = SqlStateOf(e);
+      Log("request refused by the database: SQLSTATE " + (state.empty() ? "unknown" : state));
+      ErrorWords w = WordsForSqlState(state, e.what());
       SendError(res, w.http_status, w.message);
     } catch (const pqxx::broken_connection&) {
       sessions_.Remove(token);
@@ -360,7 +373,9 @@ class Console {
       tx.commit();
     } catch (const pqxx::sql_error& e) {
       Wipe(key);
-      ErrorWords w = WordsForSqlState(e.sqlstate(), e.what());
+      std::string state = SqlStateOf(e);
+      Log("API request refused by the database: SQLSTATE " + (state.empty() ? "unknown" : state));
+      ErrorWords w = WordsForSqlState(state, e.what());
       SendError(res, w.http_status, w.message);
     } catch (const std::exception&) {
       Wipe(key);

@@ -193,6 +193,18 @@ def fetch(driver, method, path, token_expr):
                                   "name": "forged"}))
 
 
+def post_key(driver, body):
+    """POST /app/keys from the page with its CSRF token; returns (status, JSON)."""
+    return driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           fetch('/app/me', {credentials: 'same-origin'}).then(r => r.json()).then(me =>
+             fetch('/app/keys', {method: 'POST', credentials: 'same-origin',
+                                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token},
+                                 body: arguments[0]}))
+           .then(r => r.json().then(j => done([r.status, j])), e => done([-1, {}]));""",
+        json.dumps(body))
+
+
 def main(driver):
     acme_keys = ["Acme CI", "admin script", "plain laptop"]
     all_keys = sorted(acme_keys + ["Globex SIEM", "globex tool"])
@@ -275,6 +287,27 @@ def main(driver):
     check(fetch(driver, "DELETE", "/app/keys/" + plain_key_id, "null") == 403,
           "a DELETE without the CSRF token is refused (403)")
     check(psql("SELECT count(*) FROM insight.api_keys;") == before, "the refused requests changed nothing")
+
+    # errors come back in words; an expiry date reaches the list
+    acme = psql("SELECT id FROM insight.organizations WHERE name = 'Acme';")
+    status, body = post_key(driver, {"kind": "organization", "org_id": acme, "name": "not mine"})
+    check(status == 403 and body.get("error") == "You are not allowed to do that.",
+          "a plain user's organization key request gets 403 in words (42501)", f"{status} {body}")
+    status, body = post_key(driver, {"kind": "user", "org_id": acme, "name": "   "})
+    check(status == 400 and body.get("error") == "The request is not valid: name must not be blank.",
+          "a blank key name gets 400 in words (22023)", f"{status} {body}")
+    globex = psql("SELECT id FROM insight.organizations WHERE name = 'Globex';")
+    status, body = post_key(driver, {"kind": "user", "org_id": globex, "name": "not a member"})
+    check(status in (403, 404) and "api_key" not in body and "error" in body,
+          "a user key in an organization one is not a member of is refused", f"{status} {body}")
+    status, body = post_key(driver, {"kind": "user", "org_id": acme, "name": "dated", "expires_on": "2030-01-31"})
+    check(status == 200 and psql("SELECT to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+                                 "FROM insight.api_keys WHERE name = 'dated';") == "2030-01-31 00:00",
+          "an expiry date is stored as 00:00 UTC of that day", f"{status}")
+    status, body = post_key(driver, {"kind": "user", "org_id": acme, "name": "bad date", "expires_on": "soon"})
+    check(status == 400 and body.get("error") == "The expiry date is not a valid date.",
+          "a malformed expiry date gets 400 in words", f"{status} {body}")
+    psql("SELECT insight.revoke_key(id) FROM insight.api_keys WHERE name = 'dated';")
 
     # log out ends the session on the server
     session = cookie["value"]
