@@ -14,7 +14,8 @@ namespace insight::console {
 
 class ApiPool {
  public:
-  ApiPool(std::string conninfo, size_t max_idle) : conninfo_(std::move(conninfo)), max_idle_(max_idle) {}
+  ApiPool(std::string conninfo, size_t max_idle)
+      : conninfo_(std::move(conninfo)), max_idle_(max_idle) {}
 
   std::unique_ptr<pqxx::connection> Acquire() {
     {

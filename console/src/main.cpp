@@ -120,7 +120,8 @@ json Nullable(const pqxx::field& f) {
 // The keys the acting principal sees, exactly as insight.keys shows them.
 json KeyRows(pqxx::work& tx) {
   pqxx::result r = tx.exec(
-      "SELECT key_id::text, kind, org_id::text, org_name, owner_email, created_by_label, name, hint,"
+      "SELECT key_id::text, kind, org_id::text, org_name, owner_email, created_by_label, name, "
+      "hint,"
       " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"
       " to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"
       " to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
@@ -168,12 +169,14 @@ class Console {
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Referrer-Policy", "no-referrer");
       res.set_header("X-Frame-Options", "DENY");
-      res.set_header("Content-Security-Policy",
-                     "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
+      res.set_header(
+          "Content-Security-Policy",
+          "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'");
       if (req.path.rfind("/static/", 0) != 0) res.set_header("Cache-Control", "no-store");
     });
 
-    svr.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/keys"); });
+    svr.Get("/",
+            [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/keys"); });
     svr.Get("/login", [this](const httplib::Request& req, httplib::Response& res) {
       if (CurrentSession(req)) return res.set_redirect("/keys");
       Page(res, "login.html");
@@ -182,10 +185,13 @@ class Console {
       if (!CurrentSession(req)) return res.set_redirect("/login");
       Page(res, "keys.html");
     });
-    svr.Post("/login", [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
-    svr.Post("/logout", [this](const httplib::Request& req, httplib::Response& res) { Logout(req, res); });
+    svr.Post("/login",
+             [this](const httplib::Request& req, httplib::Response& res) { Login(req, res); });
+    svr.Post("/logout",
+             [this](const httplib::Request& req, httplib::Response& res) { Logout(req, res); });
     svr.Get("/app/me", [this](const httplib::Request& req, httplib::Response& res) {
-      WithSession(req, res, [](Session& s, pqxx::work& tx, httplib::Response& out) { Me(s, tx, out); });
+      WithSession(req, res,
+                  [](Session& s, pqxx::work& tx, httplib::Response& out) { Me(s, tx, out); });
     });
     svr.Get("/app/keys", [this](const httplib::Request& req, httplib::Response& res) {
       WithSession(req, res, [](Session&, pqxx::work& tx, httplib::Response& out) {
@@ -212,8 +218,12 @@ class Console {
             " scope FROM insight.whoami()");
         const auto& row = r[0];
         SendJson(out, 200,
-                 json{{"kind", Nullable(row[0])}, {"via", Nullable(row[1])}, {"user_id", Nullable(row[2])},
-                      {"org_id", Nullable(row[3])}, {"key_id", Nullable(row[4])}, {"role", Nullable(row[5])},
+                 json{{"kind", Nullable(row[0])},
+                      {"via", Nullable(row[1])},
+                      {"user_id", Nullable(row[2])},
+                      {"org_id", Nullable(row[3])},
+                      {"key_id", Nullable(row[4])},
+                      {"role", Nullable(row[5])},
                       {"platform_admin", !row[6].is_null() && row[6].as<bool>()},
                       {"scope", Nullable(row[7])}});
       });
@@ -223,13 +233,14 @@ class Console {
         SendJson(out, 200, json{{"keys", KeyRows(tx)}});
       });
     });
-    svr.Delete(R"(/api/v1/keys/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
-      std::string id = req.matches[1];
-      WithApiKey(req, res, [&id](pqxx::work& tx, httplib::Response& out) {
-        tx.exec_params("SELECT insight.revoke_key($1::uuid)", id);
-        SendJson(out, 200, json{{"revoked", id}});
-      });
-    });
+    svr.Delete(R"(/api/v1/keys/([^/]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::string id = req.matches[1];
+                 WithApiKey(req, res, [&id](pqxx::work& tx, httplib::Response& out) {
+                   tx.exec_params("SELECT insight.revoke_key($1::uuid)", id);
+                   SendJson(out, 200, json{{"revoked", id}});
+                 });
+               });
   }
 
  private:
@@ -309,7 +320,8 @@ class Console {
       return SendError(res, 401, "Sign-in failed: the account name or the password is wrong.");
     }
     std::string token = sessions_.Create(std::move(db), role);
-    if (token.empty()) return SendError(res, 503, "Too many people are signed in. Try again later.");
+    if (token.empty())
+      return SendError(res, 503, "Too many people are signed in. Try again later.");
     Log("login ok for role " + Printable(role));
     res.set_header("Set-Cookie", CookieHeader(token, false));
     SendJson(res, 200, json{{"ok", true}});
@@ -320,7 +332,9 @@ class Console {
     std::shared_ptr<Session> s = sessions_.Find(token);
     if (!s) return SendError(res, 401, "You are not signed in.");
     if (!SameOrigin(req) || !SecretEquals(req.get_header_value("X-CSRF-Token"), s->csrf_token))
-      return SendError(res, 403, "The request was refused: it did not carry this page's security token. Reload the page.");
+      return SendError(
+          res, 403,
+          "The request was refused: it did not carry this page's security token. Reload the page.");
     sessions_.Remove(token);
     Log("logout for role " + Printable(s->db_role));
     res.set_header("Set-Cookie", CookieHeader("", true));
@@ -331,10 +345,15 @@ class Console {
   void WithSession(const httplib::Request& req, httplib::Response& res, Fn fn) {
     std::string token = Token(req);
     std::shared_ptr<Session> s = CurrentSession(req);
-    if (!s) return SendJson(res, 401, json{{"error", "Your session has ended. Sign in again."}, {"signed_out", true}});
+    if (!s)
+      return SendJson(
+          res, 401,
+          json{{"error", "Your session has ended. Sign in again."}, {"signed_out", true}});
     if (req.method != "GET" &&
         (!SameOrigin(req) || !SecretEquals(req.get_header_value("X-CSRF-Token"), s->csrf_token)))
-      return SendError(res, 403, "The request was refused: it did not carry this page's security token. Reload the page.");
+      return SendError(
+          res, 403,
+          "The request was refused: it did not carry this page's security token. Reload the page.");
     std::lock_guard<std::mutex> g(s->db_lock);
     try {
       pqxx::work tx(*s->db);
@@ -347,7 +366,8 @@ class Console {
       SendError(res, w.http_status, w.message);
     } catch (const pqxx::broken_connection&) {
       sessions_.Remove(token);
-      SendJson(res, 401, json{{"error", "Your session has ended. Sign in again."}, {"signed_out", true}});
+      SendJson(res, 401,
+               json{{"error", "Your session has ended. Sign in again."}, {"signed_out", true}});
     } catch (const std::exception&) {
       SendError(res, 500, "The console could not complete the request.");
     }
@@ -355,7 +375,8 @@ class Console {
 
   template <typename Fn>
   void WithApiKey(const httplib::Request& req, httplib::Response& res, Fn fn) {
-    if (!req.has_header("X-Api-Key")) return SendError(res, 401, "An X-Api-Key header is required.");
+    if (!req.has_header("X-Api-Key"))
+      return SendError(res, 401, "An X-Api-Key header is required.");
     std::string key = req.get_header_value("X-Api-Key");
     std::unique_ptr<pqxx::connection> c;
     try {
@@ -395,7 +416,8 @@ class Console {
     bool org_admin = me[0][4].as<bool>();
     // The organizations visible to a person are those they belong to (all of
     // them for a platform admin): where they may hold a user key.
-    pqxx::result user_orgs = tx.exec("SELECT id::text, name FROM insight.organizations ORDER BY name, id");
+    pqxx::result user_orgs =
+        tx.exec("SELECT id::text, name FROM insight.organizations ORDER BY name, id");
     // Organization keys: platform admins for every organization, org admins
     // for theirs. The extension decides again when the key is generated.
     pqxx::result org_orgs = tx.exec(
@@ -418,7 +440,8 @@ class Console {
 
   static void Generate(const httplib::Request& req, pqxx::work& tx, httplib::Response& res) {
     json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return SendError(res, 400, "The request is not valid.");
+    if (body.is_discarded() || !body.is_object())
+      return SendError(res, 400, "The request is not valid.");
     auto str = [&body](const char* k) {
       return body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string();
     };
@@ -429,10 +452,10 @@ class Console {
     if (fn == nullptr) return SendError(res, 400, "The request is not valid.");
     if (str("org_id").empty()) return SendError(res, 400, "Select an organization.");
     // The expiry is a calendar date: the key stops working at 00:00 UTC of that day.
-    pqxx::result r = tx.exec_params(
-        std::string("SELECT key_id::text, api_key FROM insight.") + fn +
-            "($1::uuid, $2, (NULLIF($3, '')::date::timestamp AT TIME ZONE 'UTC'))",
-        str("org_id"), str("name"), str("expires_on"));
+    pqxx::result r =
+        tx.exec_params(std::string("SELECT key_id::text, api_key FROM insight.") + fn +
+                           "($1::uuid, $2, (NULLIF($3, '')::date::timestamp AT TIME ZONE 'UTC'))",
+                       str("org_id"), str("name"), str("expires_on"));
     SendJson(res, 200, json{{"key_id", Text(r[0][0])}, {"api_key", Text(r[0][1])}});
   }
 
@@ -464,15 +487,24 @@ int main(int argc, char** argv) {
       return argv[++i];
     };
     try {
-      if (a == "--db") cfg.db = next();
-      else if (a == "--api-db") cfg.api_db = next();
-      else if (a == "--listen") cfg.listen = next();
-      else if (a == "--port") cfg.port = std::stoi(next());
-      else if (a == "--static") cfg.static_dir = next();
-      else if (a == "--idle-timeout") cfg.idle_timeout = std::stoi(next());
-      else if (a == "--max-sessions") cfg.max_sessions = std::stoul(next());
-      else if (a == "--secure-cookie") cfg.secure_cookie = true;
-      else return Usage();
+      if (a == "--db")
+        cfg.db = next();
+      else if (a == "--api-db")
+        cfg.api_db = next();
+      else if (a == "--listen")
+        cfg.listen = next();
+      else if (a == "--port")
+        cfg.port = std::stoi(next());
+      else if (a == "--static")
+        cfg.static_dir = next();
+      else if (a == "--idle-timeout")
+        cfg.idle_timeout = std::stoi(next());
+      else if (a == "--max-sessions")
+        cfg.max_sessions = std::stoul(next());
+      else if (a == "--secure-cookie")
+        cfg.secure_cookie = true;
+      else
+        return Usage();
     } catch (const std::exception& e) {
       std::cerr << e.what() << "\n";
       return Usage();

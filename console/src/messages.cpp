@@ -7,8 +7,8 @@ namespace insight::console {
 namespace {
 // The extension's own 22023 reasons that name no input value.
 const std::array<const char*, 5> kKnownReasons = {
-    "name must not be blank",    "name must not be null",   "name must be at most 200 bytes",
-    "org_id must not be null",   "key_id must not be null",
+    "name must not be blank",  "name must not be null",   "name must be at most 200 bytes",
+    "org_id must not be null", "key_id must not be null",
 };
 }  // namespace
 
