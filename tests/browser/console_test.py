@@ -209,6 +209,15 @@ def main(driver):
     acme_keys = ["Acme CI", "admin script", "plain laptop"]
     all_keys = sorted(acme_keys + ["Globex SIEM", "globex tool"])
 
+    # -- the console's own role is nobody until a key authenticates
+    check(psql("SET ROLE console_api; SELECT kind FROM insight.whoami();").splitlines()[-1] == "nobody"
+          and psql("SET ROLE console_api; SELECT count(*) FROM insight.keys;").splitlines()[-1] == "0",
+          "the console's API role alone is nobody and sees no key")
+    check(psql("SELECT rolsuper OR pg_has_role('console_api', 'insight_operator', 'MEMBER')"
+               " OR pg_has_role('console_api', 'insight_trusted_app', 'MEMBER')"
+               " FROM pg_roles WHERE rolname = 'console_api';") == "f",
+          "the console's API role is no superuser, operator or trusted application")
+
     # -- log in: a wrong password and a role that is no Insight user are refused
     login(driver, "ik_plain", "wrong-password", expect_ok=False)
     check("Sign-in failed" in visible_text(driver, "login-error"), "a wrong password is refused",
