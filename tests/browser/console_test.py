@@ -243,6 +243,8 @@ def main(driver):
           len(driver.find_elements(By.ID, "new-org-key")) == 1 and
           driver.find_element(By.ID, "new-org-key").get_attribute("hidden") is not None,
           "the New Organization Key button stays hidden on the Organization Keys tab")
+    check(driver.find_element(By.ID, "org-key-note").is_displayed(),
+          "the Organization Keys tab tells a plain user who may generate organization keys")
     shot(driver, "plain-user-org-tab")
     driver.find_element(By.ID, "tab-user").click()
     check(driver.find_element(By.ID, "new-user-key").text == "New User Key", "the plain user has New User Key")
@@ -333,6 +335,7 @@ def main(driver):
           "the org admin sees every key of Acme and nothing else", str(names_on_page(driver)))
     driver.find_element(By.ID, "tab-org").click()
     check(driver.find_element(By.ID, "new-org-key").is_displayed(), "the org admin has New Organization Key")
+    check(not driver.find_element(By.ID, "org-key-note").is_displayed(), "no such note for the org admin")
     shot(driver, "org-admin-org-keys")
     driver.find_element(By.ID, "new-org-key").click()
     wait(driver).until(EC.visibility_of_element_located((By.ID, "panel")))

@@ -203,6 +203,7 @@
       $('account-role').textContent = me.account_role;
       // The extension refuses anyone else; the button follows the same rule.
       $('new-org-key').hidden = me.org_key_orgs.length === 0;
+      $('org-key-note').hidden = me.org_key_orgs.length !== 0;
       await loadKeys();
       document.body.dataset.ready = 'true';
     } catch (e) {
