@@ -319,6 +319,9 @@ class Console {
       Log("login failed for role " + Printable(role) + ": the database refused the session");
       return SendError(res, 401, "Sign-in failed: the account name or the password is wrong.");
     }
+    // A new session for every sign-in (never the token the browser came with),
+    // and the browser's earlier session ends.
+    sessions_.Remove(Token(req));
     std::string token = sessions_.Create(std::move(db), role);
     if (token.empty())
       return SendError(res, 503, "Too many people are signed in. Try again later.");

@@ -16,7 +16,8 @@ DRIVER_PORT=${INSIGHT_CHROMEDRIVER_PORT:-55462}
 BUILD=$ROOT/build/browser
 LOG=$BUILD/run-logs
 SHOTS=$BUILD/screenshots
-rm -rf "$LOG" "$SHOTS"
+# A fresh Chromium profile each run: no cookie or lock left by an earlier one.
+rm -rf "$LOG" "$SHOTS" "$BUILD/chromium-profile"
 mkdir -p "$LOG" "$SHOTS"
 
 . tests/lib/ctest.sh
