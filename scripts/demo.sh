@@ -13,6 +13,7 @@ DB=insight_demo
 PSQL=(psql -X -q -h "$DEMO" -p "$PORT" -U postgres)
 
 if [ "${1:-}" = "stop" ]; then
+  bash console/demo.sh stop
   if [ -f "$DEMO/data/postmaster.pid" ]; then
     as_pg "$PG_BIN/pg_ctl" -D "$DEMO/data" -m fast -w stop
   fi
@@ -60,6 +61,7 @@ as_pg "$PG_BIN/pg_ctl" -D "$DEMO/data" -l "$DEMO/server.log" -w start >/dev/null
 echo "== walkthrough (scripts/demo.sql)"
 "${PSQL[@]}" -d "$DB" -v ON_ERROR_STOP=1 -f scripts/demo.sql
 
+bash console/demo.sh start "$DEMO" "$PORT" "$DB" || echo "note: the console did not start (build/console-demo/console.log)"
 cat <<MSG
 
 The demo cluster is running.

@@ -10,6 +10,8 @@ PACKAGES=(
   pgbouncer libipc-run-perl
   clang libclang-rt-14-dev
   postgresql-15-pgaudit
+  libcpp-httplib-dev nlohmann-json3-dev
+  chromium chromium-driver python3-selenium curl
 )
 
 missing=()
