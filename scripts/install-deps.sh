@@ -9,7 +9,7 @@ PACKAGES=(
   libssl-dev libpqxx-dev libgtest-dev
   pgbouncer libipc-run-perl
   clang libclang-rt-14-dev
-  patroni etcd-server python3-psycopg2
+  patroni etcd-server python3-psycopg2 curl
 )
 
 missing=()

@@ -5,6 +5,8 @@
 # 127.0.0.1, run unprivileged, data in a temporary directory. Checks the
 # promises of docs/SCALING.md across a kill -9 of the primary's postmaster.
 # Prints "ok N - ..." / "not ok N - ...", then "suite-result: PASS FAIL".
+# Ports: INSIGHT_HA_PORT_BASE (default 22000) + 1, 2 (etcd), 10-12
+# (PostgreSQL), 20-22 (Patroni REST). INSIGHT_HA_KEEP=1 keeps the directory.
 # Everything it started is stopped and removed on every exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -118,6 +120,17 @@ wait_until() {
   local deadline=$((SECONDS + limit))
   until "$@" >/dev/null 2>&1; do
     [ "$SECONDS" -ge "$deadline" ] && give_up "timed out after ${limit}s: $what"
+    sleep 0.2
+  done
+}
+
+# poll_until SECONDS COMMAND...: like wait_until, but only returns non-zero
+# after SECONDS (the assertion that follows reports it).
+poll_until() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
     sleep 0.2
   done
 }
@@ -240,8 +253,8 @@ senders() {  # NODE -> number of usage senders
   DB=postgres q "$1" "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'insight_keys usage sender'"
 }
 sender_up() { [ "$(senders "$1")" == 1 ]; }
-wait_until 30 "the usage sender on $SYNC" sender_up "$SYNC"
-wait_until 30 "the usage sender on $ASYNC" sender_up "$ASYNC"
+poll_until 30 sender_up "$SYNC"
+poll_until 30 sender_up "$ASYNC"
 is "$(senders "$LEADER") $(senders "$SYNC") $(senders "$ASYNC")" "0 1 1" \
   "a usage sender runs on each standby, none on the leader"
 
