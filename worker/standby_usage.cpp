@@ -17,7 +17,9 @@
 // Plain C style in the sender, as in the launcher: no C++ object lives in
 // these frames, so an ereport simply ends the process and the postmaster
 // starts it again after bgw_restart_time.
-#include "../extension/src/usage_stats.hpp"  // first: it includes core/ before postgres.h
+// usage_stats.hpp first: it includes core/ headers, which must come before postgres.h.
+#include "../extension/src/usage_stats.hpp"
+
 #include "../extension/src/pg_guard.hpp"
 
 #include <cstdlib>
@@ -106,9 +108,9 @@ bool SendToPrimary(const char* conninfo, const char* dbname, const RecordedUse* 
       appendStringInfoChar(&ids, ',');
       appendStringInfoChar(&ats, ',');
     }
-    appendStringInfoString(
-        &ids, DatumGetCString(DirectFunctionCall1(
-                  uuid_out, UUIDPGetDatum(const_cast<pg_uuid_t*>(&uses[i].key_id)))));
+    appendStringInfoString(&ids,
+                           DatumGetCString(DirectFunctionCall1(
+                               uuid_out, UUIDPGetDatum(const_cast<pg_uuid_t*>(&uses[i].key_id)))));
     appendStringInfo(&ats, "\"%s\"", timestamptz_to_str(uses[i].at));
   }
   appendStringInfoChar(&ids, '}');
@@ -129,8 +131,8 @@ bool SendToPrimary(const char* conninfo, const char* dbname, const RecordedUse* 
     const char* params[] = {ids.data, ats.data};
     PGresult* res = PQexecParams(
         conn,
-        "SELECT insight._record_remote_use($1::pg_catalog.uuid[], $2::pg_catalog.timestamptz[])",
-        2, nullptr, params, nullptr, nullptr, 0);
+        "SELECT insight._record_remote_use($1::pg_catalog.uuid[], $2::pg_catalog.timestamptz[])", 2,
+        nullptr, params, nullptr, nullptr, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
       sent = true;
       *warned = false;
@@ -181,8 +183,7 @@ Datum RecordRemoteUse(FunctionCallInfo fcinfo) {
     Datum *id_values, *at_values;
     bool *id_nulls, *at_nulls;
     int n_ids, n_ats;
-    deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &id_values, &id_nulls,
-                      &n_ids);
+    deconstruct_array(ids, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &id_values, &id_nulls, &n_ids);
     deconstruct_array(ats, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
                       &at_values, &at_nulls, &n_ats);
     if (n_ids != n_ats)
