@@ -13,10 +13,13 @@ OBJS = $(CORE_SRCS:.cpp=.o) $(EXT_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
 MODULEDIR = extension
 DATA = extension/insight_keys.control $(wildcard extension/insight_keys--*.sql)
 
-PG_CPPFLAGS = -I$(srcdir)/extension
+PG_CPPFLAGS = -I$(srcdir)/extension -I$(libpq_srcdir)
 PG_CXXFLAGS = -std=c++17 -Wextra -Wno-register -Wno-unused-parameter \
               -Wno-missing-field-initializers -fno-omit-frame-pointer
 SHLIB_LINK = -lstdc++ -lcrypto
+# libpq: a standby's usage sender reaches the primary with it
+# (worker/standby_usage.cpp), as contrib/postgres_fdw links it.
+SHLIB_LINK_INTERNAL = $(libpq)
 
 # No LLVM bitcode: the JIT gains nothing from these functions, and it would
 # need clang at build time.

@@ -12,6 +12,7 @@ PACKAGES=(
   postgresql-15-pgaudit
   libcpp-httplib-dev nlohmann-json3-dev
   chromium chromium-driver python3-selenium curl
+  patroni etcd-server python3-psycopg2
 )
 
 missing=()

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 . scripts/common.sh
 
-SUITES=(${INSIGHT_SUITES:-unit sanitize regress isolation integration tap browser fuzz})
+SUITES=(${INSIGHT_SUITES:-unit sanitize regress isolation integration tap browser ha fuzz})
 LOGDIR=$ROOT/build/test-logs
 mkdir -p "$LOGDIR"
 

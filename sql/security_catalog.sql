@@ -91,7 +91,7 @@ SELECT r.rolsuper AS owner_is_superuser,
   FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner WHERE n.nspname = 'insight';
 -- The roles the extension creates cannot log in or bypass anything.
 SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
-  FROM pg_roles WHERE rolname IN ('insight_operator', 'insight_trusted_app') ORDER BY 1;
+  FROM pg_roles WHERE rolname IN ('insight_operator', 'insight_trusted_app', 'insight_usage_reporter') ORDER BY 1;
 -- Every object in schema insight belongs to the extension.
 SELECT c.oid::regclass AS stray_relation FROM pg_class c
  WHERE c.relnamespace = 'insight'::regnamespace AND c.relkind NOT IN ('i', 'I')
@@ -130,7 +130,8 @@ SELECT n, public.regress_sec_try(stmt) AS outcome FROM (VALUES
   (12, format('SELECT insight.act_as(%L)', :'alice')),
   (13, format('SELECT insight.act_as(%L, %L)', :'alice', 'session')),
   (14, 'SELECT insight.flush_last_used()'),
-  (15, 'SELECT insight._worker_loaded()')
+  (15, 'SELECT insight._worker_loaded()'),
+  (16, format('SELECT insight._record_remote_use(ARRAY[%L]::uuid[], ARRAY[now()])', '00000000-0000-0000-0000-000000000001'))
 ) AS v(n, stmt) ORDER BY n;
 SELECT insight._may_view_organization(:'acme') AS org, insight._may_manage_organization(:'acme') AS manage,
        insight._may_view_user(:'alice') AS usr, insight._may_view_membership(:'alice', :'acme') AS mship,

@@ -16,6 +16,11 @@ void InitCascadeWorkers(bool preloaded);
 // event). Plain C code, never throws; a no-op without the preloaded registry.
 void WakeCascadeWorkerAtCommit() noexcept;
 
+// Called once from _PG_init: defines insight.primary_conninfo and, when
+// preloading, registers the usage sender that forwards a standby's recorded
+// key uses to the primary (worker/standby_usage.cpp, docs/SCALING.md).
+void InitStandbyUsage(bool preloading);
+
 // insight.cascade_worker_nice (defined by InitCascadeWorkers when preloaded).
 extern int g_cascade_worker_nice;
 

@@ -47,6 +47,7 @@ extern "C" void _PG_init(void) {
     insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitIdentitySettings();  // likewise
+    insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
     return Datum(0);

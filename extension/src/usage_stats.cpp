@@ -311,6 +311,42 @@ int64_t FlushLastUsed() {
   return advanced;
 }
 
+RecordedUse* CopyRecordedUses(int max, int* count) {
+  *count = 0;
+  if (!UsageTrackingActive()) return nullptr;
+  LWLockAcquire(g_shared->lock, LW_SHARED);
+  long n = Min(hash_get_num_entries(g_last_used), static_cast<long>(max));
+  auto* uses = static_cast<RecordedUse*>(palloc(sizeof(RecordedUse) * (n > 0 ? n : 1)));
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, g_last_used);
+  int i = 0;
+  LastUsedEntry* e;
+  while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
+    if (i >= n) {
+      hash_seq_term(&seq);
+      break;
+    }
+    uses[i++] = {e->key.database, e->key.key_id, e->at};
+  }
+  LWLockRelease(g_shared->lock);
+  *count = i;
+  return uses;
+}
+
+void ForgetRecordedUses(const RecordedUse* uses, int count) {
+  if (!UsageTrackingActive() || count == 0) return;
+  LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
+  for (int i = 0; i < count; i++) {
+    LastUsedKey key;
+    std::memset(&key, 0, sizeof key);
+    key.database = uses[i].database;
+    key.key_id = uses[i].key_id;
+    auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_FIND, nullptr));
+    if (e != nullptr && e->at <= uses[i].at) hash_search(g_last_used, &key, HASH_REMOVE, nullptr);
+  }
+  LWLockRelease(g_shared->lock);
+}
+
 }  // namespace insight
 
 INSIGHT_SQL_FUNCTION(insight_stats, insight::Stats)

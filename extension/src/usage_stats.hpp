@@ -13,6 +13,7 @@
 
 extern "C" {
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 }
 
 namespace insight {
@@ -60,5 +61,18 @@ void RecordLastUsed(const core::Uuid& key_id, TimestampTz at);
 //  * if the caller's transaction later aborts, that batch of timestamps is lost
 //    (last_used_at is advisory); the next verifications record new ones.
 int64_t FlushLastUsed();
+
+// For the standby usage sender (standby_usage.cpp, docs/SCALING.md): the
+// recorded uses of every database, copied under the usage lock into a palloc'd
+// array (*count entries, at most max), and forgetting those of them that were
+// delivered (an entry updated by a later use meanwhile stays). Plain C
+// callers: they may raise as LWLockAcquire and palloc can.
+struct RecordedUse {
+  Oid database;
+  pg_uuid_t key_id;
+  TimestampTz at;
+};
+RecordedUse* CopyRecordedUses(int max, int* count);
+void ForgetRecordedUses(const RecordedUse* uses, int count);
 
 }  // namespace insight
