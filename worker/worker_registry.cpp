@@ -18,18 +18,14 @@ namespace {
 
 Registry* g_registry = nullptr;
 shmem_startup_hook_type g_prev_shmem_startup = nullptr;
-#if PG_VERSION_NUM >= 150000
 shmem_request_hook_type g_prev_shmem_request = nullptr;
-#endif
 
 // What this backend's transaction asked for, done once it commits (a worker
 // woken before the commit would not see the event). Backend-local.
 unsigned g_at_commit = 0;
 
 void ShmemRequest() {
-#if PG_VERSION_NUM >= 150000
   if (g_prev_shmem_request) g_prev_shmem_request();
-#endif
   RequestAddinShmemSpace(MAXALIGN(sizeof(Registry)));
 }
 
@@ -123,12 +119,8 @@ void WakeDatabaseWorker(Oid db) {
 }
 
 void InstallRegistryHooks() {
-#if PG_VERSION_NUM >= 150000
   g_prev_shmem_request = shmem_request_hook;
   shmem_request_hook = ShmemRequest;
-#else
-  ShmemRequest();
-#endif
   g_prev_shmem_startup = shmem_startup_hook;
   shmem_startup_hook = ShmemStartup;
   // Registered in the postmaster, inherited by every backend.

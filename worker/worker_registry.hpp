@@ -52,7 +52,7 @@ enum AtCommitAction : unsigned {
 };
 void AtCommit(unsigned what) noexcept;
 
-// Installed by InitCascadeWorkers (PG_VERSION_NUM-guarded shmem hooks).
+// Installed by InitCascadeWorkers.
 void InstallRegistryHooks();
 void InstallUtilityHook();
 void RegisterLauncher();

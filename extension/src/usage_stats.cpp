@@ -11,7 +11,6 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
@@ -110,11 +109,7 @@ void StartupShmem() {
 }
 
 int MySlot() noexcept {
-#if PG_VERSION_NUM >= 170000
-  int slot = MyProcNumber >= 0 ? MyProcNumber + 1 : 0;
-#else
-  int slot = MyBackendId != InvalidBackendId ? MyBackendId : 0;
-#endif
+  int slot = CurrentBackendNumber();
   return slot < g_shared->slot_count ? slot : 0;
 }
 
@@ -222,12 +217,8 @@ void InitUsageTracking(bool preloading) {
       "Keys whose last use shared memory can hold between two flushes.",
       "Uses of further keys are counted in insight.stats.last_used_dropped until the next flush.",
       &g_last_used_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-#if PG_VERSION_NUM >= 150000
   g_prev_request_hook = shmem_request_hook;
   shmem_request_hook = RequestShmem;
-#else
-  RequestShmem();
-#endif
   g_prev_startup_hook = shmem_startup_hook;
   shmem_startup_hook = StartupShmem;
 }
