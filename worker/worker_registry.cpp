@@ -1,3 +1,5 @@
+// First: extension/core headers must come before postgres.h.
+#include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
 
 #include "worker.hpp"
@@ -60,6 +62,7 @@ void OnXactEvent(XactEvent event, void*) {
         }
         SpinLockRelease(&r->mutex);
       }
+      if (g_at_commit & kForgetLastUsed) ForgetLastUsedOf(MyDatabaseId);
       if (g_at_commit & kWakeWorker) WakeDatabaseWorker(MyDatabaseId);
       if (g_at_commit & (kRequestWorker | kWakeLauncher)) WakeLauncher();
       g_at_commit = 0;
@@ -116,6 +119,17 @@ void WakeDatabaseWorker(Oid db) {
   PGPROC* proc = slot != nullptr && slot->pid != 0 ? slot->proc : nullptr;
   SpinLockRelease(&r->mutex);
   if (proc != nullptr) SetLatch(&proc->procLatch);
+}
+
+void TerminateWorker(const WorkerHandle& handle) {
+  WorkerHandle copy = handle;
+  TerminateBackgroundWorker(reinterpret_cast<BackgroundWorkerHandle*>(&copy));
+}
+
+WorkerHandle CopyHandle(const BackgroundWorkerHandle* handle) {
+  WorkerHandle copy;
+  memcpy(&copy, handle, sizeof copy);
+  return copy;
 }
 
 void InstallRegistryHooks() {
