@@ -50,6 +50,7 @@ struct SharedUsage {
   int slot_count;
   uint64 last_used_dropped;  // uses not recorded because the table was full
   uint64 last_used_flushed;  // keys written by FlushLastUsed
+  TimestampTz full_scan_after;  // the table was full: look for stale entries not before this
   uint64 shared_bytes;
 };
 
@@ -103,6 +104,7 @@ void StartupShmem() {
     g_shared->slot_count = SlotCount();
     g_shared->last_used_dropped = 0;
     g_shared->last_used_flushed = 0;
+    g_shared->full_scan_after = 0;
     g_shared->shared_bytes = TotalSize();
     for (int s = 0; s < g_shared->slot_count; s++) {
       for (int c = 0; c < kCounterCount; c++) pg_atomic_init_u64(&g_slots[s].counts[c], 0);
@@ -322,8 +324,13 @@ void RecordLastUsed(const core::Uuid& key_id, TimestampTz at) {
     LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
     bool found;
     e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
-    if (e == nullptr && RemoveStaleLocked(at - StaleAfter()) > 0) {
-      e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
+    // Full: forget stale entries, at most once a flush interval (a scan of
+    // the whole table under the exclusive lock must not run for every use).
+    if (e == nullptr && at >= g_shared->full_scan_after) {
+      g_shared->full_scan_after = at + g_last_used_flush_interval_s * USECS_PER_SEC;
+      if (RemoveStaleLocked(at - StaleAfter()) > 0) {
+        e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
+      }
     }
     if (e == nullptr) {
       g_shared->last_used_dropped++;
