@@ -96,6 +96,9 @@ bool MarkAbsent(Oid db) {
     }
   }
   SpinLockRelease(&r->mutex);
+  // No extension here: uses recorded for its keys (before a DROP EXTENSION
+  // that another path missed) would never be written.
+  if (exit_now) PgCall([db]() { ForgetLastUsedOf(db); });
   return exit_now;
 }
 

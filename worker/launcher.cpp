@@ -9,6 +9,7 @@
 // ereport anywhere simply ends the launcher and the postmaster restarts it
 // after bgw_restart_time.
 #include "../extension/src/cascades.hpp"
+#include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
 
 extern "C" {
@@ -50,6 +51,33 @@ struct DatabaseList {
   Oid oids[kMaxDatabases * 4];
   int count;
 };
+
+struct WorkerDatabases {
+  Oid oids[kMaxDatabases];
+  int count;
+};
+
+bool HasWorker(Oid db, void* arg) {
+  const auto* w = static_cast<const WorkerDatabases*>(arg);
+  for (int i = 0; i < w->count; i++) {
+    if (w->oids[i] == db) return true;
+  }
+  return false;
+}
+
+// Uses recorded in a database without a worker (none could start, or it has
+// no insight_keys any more, or it is no longer connectable) are never written:
+// forget them once they are old enough that no restarting worker will.
+void ForgetUnwrittenUses(Registry* r, TimestampTz now) {
+  WorkerDatabases live;
+  live.count = 0;
+  SpinLockAcquire(&r->mutex);
+  for (const DatabaseSlot& slot : r->slots) {
+    if (slot.db != InvalidOid && slot.pid != 0) live.oids[live.count++] = slot.db;
+  }
+  SpinLockRelease(&r->mutex);
+  ForgetLastUsedWhere(HasWorker, &live, now);
+}
 
 // Connectable, non-template databases. Templates are skipped: a connection
 // there would make CREATE DATABASE ... TEMPLATE fail.
@@ -108,6 +136,8 @@ long Reconcile(const DatabaseList& dbs) {
     }
   }
 
+  ForgetUnwrittenUses(r, now);
+
   SpinLockAcquire(&r->mutex);
   for (int i = 0; i < kMaxDatabases; i++) {
     DatabaseSlot& slot = r->slots[i];
@@ -163,9 +193,20 @@ long Reconcile(const DatabaseList& dbs) {
       }
       g_start_failed[index] = true;
       sleep_ms = Min(sleep_ms, kRestartDelayMs);
-    } else {
-      g_start_failed[index] = false;
+      continue;
     }
+    g_start_failed[index] = false;
+    // Published for the utility hook, which stops workers by handle. A
+    // statement that set its hold after the check above found no handle to
+    // stop: the launcher stops this worker itself, before it connects.
+    WorkerHandle handle = CopyHandle(g_handles[index]);
+    TimestampTz registered = GetCurrentTimestamp();
+    SpinLockAcquire(&r->mutex);
+    slot->has_handle = true;
+    slot->handle = handle;
+    bool held = slot->hold_until > registered;
+    SpinLockRelease(&r->mutex);
+    if (held) TerminateWorker(handle);
   }
   return sleep_ms;
 }

@@ -1,6 +1,8 @@
 // Utility statements that change where a cascade worker belongs. Installed
 // only when preloaded. A PostgreSQL callback: only plain data lives in these
 // frames, so an ereport from the standard path unwinds nothing of ours.
+// First: extension/core headers must come before postgres.h.
+#include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
 
 extern "C" {
@@ -12,8 +14,6 @@ extern "C" {
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/timestamp.h"
-
-#include <signal.h>
 }
 
 namespace insight::worker {
@@ -56,15 +56,20 @@ Oid StopWorkerFor(const char* dbname) {
   if (!OidIsValid(db) || !MayDropDatabase(db)) return InvalidOid;
   TimestampTz hold = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), kDropHoldMs);
   SpinLockAcquire(&r->mutex);
-  pid_t pid = 0;
+  bool has_handle = false;
+  WorkerHandle handle{};
   DatabaseSlot* slot = FindOrAddSlot(r, db);
   if (slot != nullptr) {
     slot->hold_until = hold;
-    pid = slot->pid;
+    has_handle = slot->has_handle;
+    handle = slot->handle;
   }
   SpinLockRelease(&r->mutex);
   if (slot == nullptr) return InvalidOid;
-  if (pid != 0) kill(pid, SIGTERM);
+  // Through the postmaster, never kill(pid): the pid may have been reused. A
+  // worker the launcher registers after this sees the hold and is stopped by
+  // the launcher itself (launcher.cpp, Reconcile).
+  if (has_handle) TerminateWorker(handle);
   return db;
 }
 
@@ -101,6 +106,7 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   Node* parsetree = pstmt->utilityStmt;
   unsigned at_commit = 0;
   Oid held = InvalidOid;
+  Oid dropped = InvalidOid;
   if (IsA(parsetree, CreateExtensionStmt)) {
     if (strcmp(castNode(CreateExtensionStmt, parsetree)->extname, "insight_keys") == 0) {
       at_commit = kRequestWorker;
@@ -108,7 +114,9 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   } else if (IsA(parsetree, DropStmt)) {
     auto* drop = castNode(DropStmt, parsetree);
     if (drop->removeType == OBJECT_EXTENSION && NamesInsightKeys(drop->objects)) {
-      at_commit = kWakeWorker;  // it sees the extension gone and exits
+      // The worker sees the extension gone and exits; the uses recorded for
+      // the dropped keys have nowhere to go.
+      at_commit = kWakeWorker | kForgetLastUsed;
     }
   } else if (IsA(parsetree, CreatedbStmt)) {
     at_commit = kWakeLauncher;  // the new database may come with insight_keys from its template
@@ -116,6 +124,7 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   } else if (IsA(parsetree, DropdbStmt)) {
     // The hold is not released: the database is gone once this commits.
     (void)StopWorkerFor(castNode(DropdbStmt, parsetree)->dbname);
+    dropped = get_database_oid(castNode(DropdbStmt, parsetree)->dbname, true);
   } else if (IsA(parsetree, RenameStmt) &&
              castNode(RenameStmt, parsetree)->renameType == OBJECT_DATABASE) {
     held = StopWorkerFor(castNode(RenameStmt, parsetree)->subname);
@@ -136,6 +145,8 @@ void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool re
   // After a failure (an ereport out of the standard path) the hold stays and
   // expires by itself.
   if (OidIsValid(held)) ReleaseHold(held);
+  // DROP DATABASE runs outside a transaction block and cannot be undone now.
+  if (OidIsValid(dropped)) ForgetLastUsedOf(dropped);
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+// First: extension/core headers must come before postgres.h.
+#include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
 
 #include "worker.hpp"
@@ -18,18 +20,14 @@ namespace {
 
 Registry* g_registry = nullptr;
 shmem_startup_hook_type g_prev_shmem_startup = nullptr;
-#if PG_VERSION_NUM >= 150000
 shmem_request_hook_type g_prev_shmem_request = nullptr;
-#endif
 
 // What this backend's transaction asked for, done once it commits (a worker
 // woken before the commit would not see the event). Backend-local.
 unsigned g_at_commit = 0;
 
 void ShmemRequest() {
-#if PG_VERSION_NUM >= 150000
   if (g_prev_shmem_request) g_prev_shmem_request();
-#endif
   RequestAddinShmemSpace(MAXALIGN(sizeof(Registry)));
 }
 
@@ -64,6 +62,7 @@ void OnXactEvent(XactEvent event, void*) {
         }
         SpinLockRelease(&r->mutex);
       }
+      if (g_at_commit & kForgetLastUsed) ForgetLastUsedOf(MyDatabaseId);
       if (g_at_commit & kWakeWorker) WakeDatabaseWorker(MyDatabaseId);
       if (g_at_commit & (kRequestWorker | kWakeLauncher)) WakeLauncher();
       g_at_commit = 0;
@@ -122,13 +121,20 @@ void WakeDatabaseWorker(Oid db) {
   if (proc != nullptr) SetLatch(&proc->procLatch);
 }
 
+void TerminateWorker(const WorkerHandle& handle) {
+  WorkerHandle copy = handle;
+  TerminateBackgroundWorker(reinterpret_cast<BackgroundWorkerHandle*>(&copy));
+}
+
+WorkerHandle CopyHandle(const BackgroundWorkerHandle* handle) {
+  WorkerHandle copy;
+  memcpy(&copy, handle, sizeof copy);
+  return copy;
+}
+
 void InstallRegistryHooks() {
-#if PG_VERSION_NUM >= 150000
   g_prev_shmem_request = shmem_request_hook;
   shmem_request_hook = ShmemRequest;
-#else
-  ShmemRequest();
-#endif
   g_prev_shmem_startup = shmem_startup_hook;
   shmem_startup_hook = ShmemStartup;
   // Registered in the postmaster, inherited by every backend.

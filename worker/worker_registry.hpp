@@ -9,6 +9,7 @@ extern "C" {
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "postmaster/bgworker.h"
 #include "storage/proc.h"
 #include "storage/spin.h"
 }
@@ -17,10 +18,23 @@ namespace insight::worker {
 
 constexpr int kMaxDatabases = 256;
 
+// A copy of the launcher's BackgroundWorkerHandle of a database's worker, so
+// that any backend can stop that worker with TerminateBackgroundWorker: the
+// postmaster signals the process it started, never a pid that was reused.
+// PostgreSQL keeps the struct opaque; this is its layout (postmaster/bgworker.c,
+// unchanged from 9.4 to 17). A stale copy is harmless: TerminateBackgroundWorker
+// compares the generation, which changes when the slot is reused.
+struct WorkerHandle {
+  int slot;
+  uint64 generation;
+};
+
 struct DatabaseSlot {
   Oid db;                  // InvalidOid: the slot is free
   pid_t pid;               // the cascade worker connected to db, 0 when none
   PGPROC* proc;            // its PGPROC: SetLatch(&proc->procLatch) wakes it
+  bool has_handle;         // handle: the last worker the launcher registered for db
+  WorkerHandle handle;
   bool requested;          // CREATE EXTENSION committed: start a worker even if absent
   bool absent;             // a worker found no insight_keys here: start none until requested
   TimestampTz hold_until;  // DROP DATABASE under way: start none before this
@@ -44,15 +58,22 @@ DatabaseSlot* FindOrAddSlot(Registry* r, Oid db);  // nullptr when full
 void WakeLauncher();
 void WakeDatabaseWorker(Oid db);
 
+// Asks the postmaster to stop the worker behind a copied handle (takes
+// BackgroundWorkerLock; call without the registry's spinlock).
+void TerminateWorker(const WorkerHandle& handle);
+// The copy of a handle the launcher owns.
+WorkerHandle CopyHandle(const BackgroundWorkerHandle* handle);
+
 // Done by this backend once its transaction commits (nothing on abort).
 enum AtCommitAction : unsigned {
   kWakeWorker = 1,     // this database's worker: a cascade was enqueued
   kRequestWorker = 2,  // CREATE EXTENSION insight_keys: the launcher starts a worker here
   kWakeLauncher = 4,   // CREATE DATABASE: the launcher looks at the new database
+  kForgetLastUsed = 8,  // DROP EXTENSION insight_keys: forget this database's recorded uses
 };
 void AtCommit(unsigned what) noexcept;
 
-// Installed by InitCascadeWorkers (PG_VERSION_NUM-guarded shmem hooks).
+// Installed by InitCascadeWorkers.
 void InstallRegistryHooks();
 void InstallUtilityHook();
 void RegisterLauncher();

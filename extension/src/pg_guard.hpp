@@ -29,6 +29,8 @@ extern "C" {
 #include "utils/memutils.h"
 }
 
+#include "pg_compat.hpp"
+
 namespace insight {
 
 // An error meant for the client: a SQLSTATE and a message that never contains

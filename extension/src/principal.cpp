@@ -269,7 +269,7 @@ const char* SourceName(PrincipalSource s) {
 
 const core::PrincipalFacts& CurrentFacts() {
   Oid pg_user = GetUserId();
-  LocalTransactionId lxid = MyProc->lxid;
+  LocalTransactionId lxid = CurrentLocalTransactionId();
   TimestampTz statement_start = GetCurrentStatementStartTimestamp();
   CommandId command = GetCurrentCommandId(false);
   if (g_cache.valid && g_cache.lxid == lxid && g_cache.statement_start == statement_start &&

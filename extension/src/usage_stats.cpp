@@ -11,10 +11,10 @@ extern "C" {
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/array.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -30,6 +30,9 @@ namespace {
 constexpr const char* kTrancheName = "insight_keys";
 constexpr int kCounterCount = static_cast<int>(StatCounter::kCount);
 constexpr int kFlushChunk = 1000;
+// Flush intervals after which an unwritten use is forgotten when its database
+// has no worker, or when the table is full (see StaleAfter).
+constexpr int kStaleFlushIntervals = 10;
 
 // One slot per backend id, written only by the backend holding that id, so
 // counting is a plain load and store on a cache line nobody else writes.
@@ -39,10 +42,15 @@ struct alignas(64) CounterSlot {
 };
 
 struct SharedUsage {
-  LWLock* lock;  // guards the last-used table and the three totals below
+  // Guards the last-used table and the totals below. Shared to find an entry
+  // and update its time (under the entry's spinlock: the hot path of every
+  // verification), exclusive only to add or remove entries (the model is
+  // contrib/pg_stat_statements).
+  LWLock* lock;
   int slot_count;
   uint64 last_used_dropped;  // uses not recorded because the table was full
   uint64 last_used_flushed;  // keys written by FlushLastUsed
+  TimestampTz full_scan_after;  // the table was full: look for stale entries not before this
   uint64 shared_bytes;
 };
 
@@ -54,6 +62,7 @@ struct LastUsedKey {
 };
 struct LastUsedEntry {
   LastUsedKey key;  // hash key (zeroed before filling: compared as bytes)
+  slock_t mutex;    // guards at while the lock is held shared
   TimestampTz at;
 };
 
@@ -95,6 +104,7 @@ void StartupShmem() {
     g_shared->slot_count = SlotCount();
     g_shared->last_used_dropped = 0;
     g_shared->last_used_flushed = 0;
+    g_shared->full_scan_after = 0;
     g_shared->shared_bytes = TotalSize();
     for (int s = 0; s < g_shared->slot_count; s++) {
       for (int c = 0; c < kCounterCount; c++) pg_atomic_init_u64(&g_slots[s].counts[c], 0);
@@ -110,11 +120,7 @@ void StartupShmem() {
 }
 
 int MySlot() noexcept {
-#if PG_VERSION_NUM >= 170000
-  int slot = MyProcNumber >= 0 ? MyProcNumber + 1 : 0;
-#else
-  int slot = MyBackendId != InvalidBackendId ? MyBackendId : 0;
-#endif
+  int slot = CurrentBackendNumber();
   return slot < g_shared->slot_count ? slot : 0;
 }
 
@@ -137,6 +143,41 @@ Statement g_flush_stmt = {
     {UUIDARRAYOID, TIMESTAMPTZARRAYOID},
     nullptr};
 
+// An entry no worker wrote for this long has nobody to write it (its
+// database has no worker, or its worker cannot write): it may be forgotten.
+TimestampTz StaleAfter() {
+  return static_cast<TimestampTz>(kStaleFlushIntervals) * g_last_used_flush_interval_s *
+         USECS_PER_SEC;
+}
+
+// Caller holds the lock exclusively. Plain C: dynahash allows removing the
+// entry hash_seq_search just returned.
+int64 RemoveIfLocked(bool (*drop)(const LastUsedEntry&, void*), void* arg) {
+  int64 removed = 0;
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, g_last_used);
+  LastUsedEntry* e;
+  while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
+    if (drop(*e, arg)) {
+      hash_search(g_last_used, &e->key, HASH_REMOVE, nullptr);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+bool OlderThan(const LastUsedEntry& e, void* arg) {
+  return e.at < *static_cast<const TimestampTz*>(arg);
+}
+
+int64 RemoveStaleLocked(TimestampTz before) {
+  return RemoveIfLocked(OlderThan, &before);
+}
+
+bool InDatabase(const LastUsedEntry& e, void* arg) {
+  return e.key.database == *static_cast<const Oid*>(arg);
+}
+
 // Copies the recorded uses; the entries stay until written.
 PendingUse* SnapshotPending(int64* count) {
   return PgCall([count]() -> PendingUse* {
@@ -148,7 +189,12 @@ PendingUse* SnapshotPending(int64* count) {
     long i = 0;
     LastUsedEntry* e;
     while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
-      if (i < n && e->key.database == MyDatabaseId) items[i++] = {e->key.key_id, e->at};
+      if (i < n && e->key.database == MyDatabaseId) {
+        SpinLockAcquire(&e->mutex);
+        items[i] = {e->key.key_id, e->at};
+        SpinLockRelease(&e->mutex);
+        i++;
+      }
     }
     LWLockRelease(g_shared->lock);
     *count = i;
@@ -222,12 +268,8 @@ void InitUsageTracking(bool preloading) {
       "Keys whose last use shared memory can hold between two flushes.",
       "Uses of further keys are counted in insight.stats.last_used_dropped until the next flush.",
       &g_last_used_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-#if PG_VERSION_NUM >= 150000
   g_prev_request_hook = shmem_request_hook;
   shmem_request_hook = RequestShmem;
-#else
-  RequestShmem();
-#endif
   g_prev_startup_hook = shmem_startup_hook;
   shmem_startup_hook = StartupShmem;
 }
@@ -267,12 +309,35 @@ void RecordLastUsed(const core::Uuid& key_id, TimestampTz at) {
   key.database = MyDatabaseId;
   std::memcpy(key.key_id.data, key_id.bytes.data(), UUID_LEN);
   PgCall([&key, at]() {
+    // A key already in the table: shared lock, entry spinlock.
+    LWLockAcquire(g_shared->lock, LW_SHARED);
+    auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_FIND, nullptr));
+    if (e != nullptr) {
+      SpinLockAcquire(&e->mutex);
+      if (e->at < at) e->at = at;
+      SpinLockRelease(&e->mutex);
+      LWLockRelease(g_shared->lock);
+      return;
+    }
+    LWLockRelease(g_shared->lock);
+    // A new key: exclusive, and look again (another backend may have added it).
     LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
     bool found;
-    auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
+    e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
+    // Full: forget stale entries, at most once a flush interval (a scan of
+    // the whole table under the exclusive lock must not run for every use).
+    if (e == nullptr && at >= g_shared->full_scan_after) {
+      g_shared->full_scan_after = at + g_last_used_flush_interval_s * USECS_PER_SEC;
+      if (RemoveStaleLocked(at - StaleAfter()) > 0) {
+        e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_ENTER_NULL, &found));
+      }
+    }
     if (e == nullptr) {
       g_shared->last_used_dropped++;
-    } else if (!found || e->at < at) {
+    } else if (!found) {
+      SpinLockInit(&e->mutex);
+      e->at = at;
+    } else if (e->at < at) {
       e->at = at;
     }
     LWLockRelease(g_shared->lock);
@@ -326,7 +391,10 @@ RecordedUse* CopyRecordedUses(int max, int* count) {
       hash_seq_term(&seq);
       break;
     }
-    uses[i++] = {e->key.database, e->key.key_id, e->at};
+    SpinLockAcquire(&e->mutex);
+    TimestampTz at = e->at;
+    SpinLockRelease(&e->mutex);
+    uses[i++] = {e->key.database, e->key.key_id, at};
   }
   LWLockRelease(g_shared->lock);
   *count = i;
@@ -344,6 +412,49 @@ void ForgetRecordedUses(const RecordedUse* uses, int count) {
     auto* e = static_cast<LastUsedEntry*>(hash_search(g_last_used, &key, HASH_FIND, nullptr));
     if (e != nullptr && e->at <= uses[i].at) hash_search(g_last_used, &key, HASH_REMOVE, nullptr);
   }
+  LWLockRelease(g_shared->lock);
+}
+
+void ForgetLastUsedOf(Oid database) noexcept {
+  if (!UsageTrackingActive()) return;
+  LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
+  (void)RemoveIfLocked(InDatabase, &database);
+  LWLockRelease(g_shared->lock);
+}
+
+void ForgetLastUsedWhere(bool (*keep_database)(Oid database, void* arg), void* arg,
+                         TimestampTz now) noexcept {
+  if (!UsageTrackingActive()) return;
+  struct Filter {
+    bool (*keep_database)(Oid, void*);
+    void* arg;
+    TimestampTz stale_before;
+    static bool Drop(const LastUsedEntry& e, void* self) {
+      auto* f = static_cast<Filter*>(self);
+      return !f->keep_database(e.key.database, f->arg) && e.at < f->stale_before;
+    }
+  } filter{keep_database, arg, now - StaleAfter()};
+  // Looked at under the shared lock first: most passes remove nothing, and
+  // verifications must not wait for them.
+  bool any = false;
+  LWLockAcquire(g_shared->lock, LW_SHARED);
+  HASH_SEQ_STATUS seq;
+  hash_seq_init(&seq, g_last_used);
+  LastUsedEntry* e;
+  while ((e = static_cast<LastUsedEntry*>(hash_seq_search(&seq))) != nullptr) {
+    SpinLockAcquire(&e->mutex);
+    LastUsedEntry copy = *e;
+    SpinLockRelease(&e->mutex);
+    if (Filter::Drop(copy, &filter)) {
+      any = true;
+      hash_seq_term(&seq);
+      break;
+    }
+  }
+  LWLockRelease(g_shared->lock);
+  if (!any) return;
+  LWLockAcquire(g_shared->lock, LW_EXCLUSIVE);
+  (void)RemoveIfLocked(Filter::Drop, &filter);
   LWLockRelease(g_shared->lock);
 }
 

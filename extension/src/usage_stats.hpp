@@ -44,8 +44,21 @@ void CountEvent(StatCounter counter) noexcept;
 void CountVerify(core::VerifyCode code) noexcept;
 
 // Records that key_id was used at `at` (kept if later than what is recorded).
-// Takes the usage LWLock briefly; may raise only as LWLockAcquire can.
+// A key already recorded takes the usage LWLock shared and its entry's
+// spinlock; a new key takes it exclusively. When the table is full, uses no
+// worker wrote for insight.last_used_flush_interval x 10 are forgotten first.
+// May raise only as LWLockAcquire can.
 void RecordLastUsed(const core::Uuid& key_id, TimestampTz at);
+
+// Forgets the recorded uses of one database (its extension or itself was
+// dropped). Plain C, callable from a transaction callback.
+void ForgetLastUsedOf(Oid database) noexcept;
+
+// For the launcher: forgets the uses of every database for which
+// keep_database() is false, once no worker wrote them for
+// insight.last_used_flush_interval x 10. Plain C.
+void ForgetLastUsedWhere(bool (*keep_database)(Oid database, void* arg), void* arg,
+                         TimestampTz now) noexcept;
 
 // Writes the recorded last uses into insight.api_keys.last_used_at in batches
 // and forgets what it wrote. Contract for callers (the worker):

@@ -3,13 +3,14 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
-#include <memory>
 #include <new>
+#include <type_traits>
 
 #include "usage_stats.hpp"
 
 extern "C" {
 #include "utils/guc.h"
+#include "utils/memutils.h"
 }
 
 namespace insight {
@@ -22,7 +23,7 @@ namespace {
 // least recently used slot of that bucket. buckets * ways never exceeds the
 // configured size, so the bound is exact and no allocation happens per call.
 struct Cache {
-  std::unique_ptr<CachedKey[]> slots;
+  CachedKey* slots = nullptr;  // in g_cache_context
   uint32_t buckets = 0;
   uint32_t ways = 0;
   int configured = -1;  // g_verify_cache_size the slots were sized for
@@ -32,6 +33,12 @@ struct Cache {
 };
 
 Cache g_cache;
+
+// The slots live in their own context, so the cache shows (by name, with its
+// size) in pg_backend_memory_contexts and a resize gives the memory back.
+// Freed by a context reset, never by destructors: the slots must not need any.
+MemoryContext g_cache_context = nullptr;
+static_assert(std::is_trivially_destructible_v<CachedKey>);
 
 struct OwnerSlot {
   uint64_t generation = 0;  // valid only while equal to g_generation
@@ -70,18 +77,21 @@ void ClearSlots() noexcept {
 // Applies a changed insight.verify_cache_size and any pending invalidation.
 void Prepare() noexcept {
   if (g_cache.configured != g_verify_cache_size) {
-    g_cache.slots.reset();
+    g_cache.slots = nullptr;
+    if (g_cache_context != nullptr) MemoryContextReset(g_cache_context);
     g_cache.buckets = g_cache.ways = 0;
     g_cache.status.entries = 0;
     g_cache.configured = g_verify_cache_size;
     int size = g_verify_cache_size;
-    if (size > 0) {
+    if (size > 0 && g_cache_context != nullptr) {
       uint32_t buckets = size >= 16 ? static_cast<uint32_t>(size) / 8 : 1;
       uint32_t ways = static_cast<uint32_t>(size) / buckets;
       // Out of memory is not worth an error on the verify path: run uncached.
-      CachedKey* slots = new (std::nothrow) CachedKey[static_cast<size_t>(buckets) * ways];
-      if (slots != nullptr) {
-        g_cache.slots.reset(slots);
+      size_t count = static_cast<size_t>(buckets) * ways;
+      void* raw = MemoryContextAllocExtended(g_cache_context, count * sizeof(CachedKey),
+                                             MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+      if (raw != nullptr) {
+        g_cache.slots = new (raw) CachedKey[count];
         g_cache.buckets = buckets;
         g_cache.ways = ways;
       }
@@ -102,12 +112,18 @@ CachedKey* Bucket(std::string_view lookup) noexcept {
 }  // namespace
 
 void DefineVerifyCacheSettings() {
+  if (g_cache_context == nullptr) {
+    g_cache_context =
+        AllocSetContextCreate(TopMemoryContext, "insight_keys verify cache", ALLOCSET_SMALL_SIZES);
+  }
+  // Superuser-only: the size decides how much memory every backend may pin
+  // (about 150 MB at the maximum), which is not for any role to choose.
   DefineCustomIntVariable(
       "insight.verify_cache_size",
       "Verified keys each backend keeps in memory (0 disables the cache).",
       "Each entry takes about 200 bytes; entries are dropped on any change to keys, users, "
       "memberships or organizations.",
-      &g_verify_cache_size, 10000, 0, 1000000, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      &g_verify_cache_size, 10000, 0, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }
 
 uint64_t VerifyCacheGeneration() noexcept { return g_generation; }

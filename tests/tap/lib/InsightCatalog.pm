@@ -1,8 +1,8 @@
 # The catalog of the installed insight_keys as sorted text, one line per fact,
 # so that two databases can be compared with is(): functions (signature,
 # result, security definer, settings, privileges, C symbol), relations
-# (kind, options, RLS flags, privileges, columns with types, defaults and
-# column privileges), view definitions, policies, triggers, indexes,
+# (kind, options, RLS flags, privileges, columns with types, defaults,
+# statistics targets and column privileges), view definitions, policies, triggers, indexes,
 # constraints, sequences, dump configuration and the extension's members.
 package InsightCatalog;
 use strict;
@@ -47,6 +47,7 @@ my @queries = (
           || ' notnull=' || a.attnotnull || ' collation=' || coalesce(co.collname, '-')
           || ' default=' || coalesce(pg_get_expr(ad.adbin, ad.adrelid), '-')
           || ' identity=' || a.attidentity::text || ' generated=' || a.attgenerated::text
+          || ' stattarget=' || coalesce(a.attstattarget::text, '-')
           || ' acl=' || } . sprintf($acl, 'a.attacl') . q{
      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
      LEFT JOIN pg_attrdef ad ON ad.adrelid = c.oid AND ad.adnum = a.attnum
@@ -70,6 +71,11 @@ my @queries = (
   # indexes
   q{SELECT 'index ' || pg_get_indexdef(i.indexrelid)
      FROM pg_index i WHERE i.indrelid IN (SELECT objid FROM members WHERE classid = 'pg_class'::regclass)},
+  # statistics targets of index columns (an expression index has its own)
+  q{SELECT 'index_column ' || i.indexrelid::regclass || ' #' || a.attnum
+          || ' stattarget=' || coalesce(a.attstattarget::text, '-')
+     FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indexrelid
+    WHERE i.indrelid IN (SELECT objid FROM members WHERE classid = 'pg_class'::regclass)},
   # constraints
   q{SELECT 'constraint ' || c.conrelid::regclass || '.' || c.conname || ' ' || pg_get_constraintdef(c.oid)
      FROM pg_constraint c WHERE c.conrelid IN (SELECT objid FROM members WHERE classid = 'pg_class'::regclass)},

@@ -39,7 +39,7 @@ my $fresh = catalog_text($node, 'fresh');
 my $upgraded = catalog_text($node, 'upgraded');
 
 # The comparison must be about something: each kind of fact is present.
-for my $kind (qw(function relation column view policy trigger index constraint sequence config_dump member extension schema)) {
+for my $kind (qw(function relation column view policy trigger index index_column constraint sequence config_dump member extension schema)) {
   my $n = () = $fresh =~ /^\Q$kind\E /mg;
   ok($n > 0, "the fresh catalog has $n facts of kind $kind");
 }
@@ -59,7 +59,7 @@ is($node->safe_psql('from_1_1', "SELECT extversion FROM pg_extension WHERE extna
 is(catalog_text($node, 'from_1_1'), $fresh, 'catalog after 1.1 + UPDATE equals a fresh 1.2 install');
 
 # Per kind as well, so that a failure names what differs.
-for my $kind (qw(function relation column view policy trigger index constraint config_dump member)) {
+for my $kind (qw(function relation column view policy trigger index index_column constraint config_dump member)) {
   my @f = grep { /^\Q$kind\E / } split /\n/, $fresh;
   my @u = grep { /^\Q$kind\E / } split /\n/, $upgraded;
   is(join("\n", @u), join("\n", @f), "facts of kind $kind are the same after the update");
@@ -84,7 +84,16 @@ my ($org_key_id, $org_key) = split /\|/, $node->safe_psql('upgraded_with_data', 
   SELECT key_id, api_key FROM insight.generate_org_key((SELECT id FROM public.ids WHERE name = 'acme'), 'org before update');
 });
 is($node->safe_psql('upgraded_with_data', "SELECT code FROM insight.verify('$key')"), 'VALID', 'user key valid under 1.0');
+# Statistics gathered before the update (names, e-mails, ids a stranger could
+# probe through EXPLAIN) are gone after it, and ANALYZE gathers none again.
+my $stats = q{SELECT count(*) FROM pg_statistic s JOIN pg_class c ON c.oid = s.starelid
+               WHERE c.relnamespace = 'insight'::regnamespace};
+$node->safe_psql('upgraded_with_data', 'ANALYZE insight.organizations, insight.users, insight.memberships, insight.api_keys');
+ok($node->safe_psql('upgraded_with_data', $stats) > 0, 'ANALYZE under 1.0 stores statistics on the base tables');
 $node->safe_psql('upgraded_with_data', 'ALTER EXTENSION insight_keys UPDATE');
+is($node->safe_psql('upgraded_with_data', $stats), '0', 'the update removes them');
+$node->safe_psql('upgraded_with_data', 'ANALYZE insight.organizations, insight.users, insight.memberships, insight.api_keys');
+is($node->safe_psql('upgraded_with_data', $stats), '0', 'and ANALYZE after the update stores none');
 is($node->safe_psql('upgraded_with_data', "SELECT code || ' ' || kind || ' ' || role FROM insight.verify('$key')"),
   'VALID user read_write', 'user key still valid after the update');
 is($node->safe_psql('upgraded_with_data', "SELECT code || ' ' || kind || ' ' || role FROM insight.verify('$org_key')"),
