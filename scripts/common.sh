@@ -16,6 +16,24 @@ as_pg() {
   fi
 }
 
+# free_tcp_port START: the first port from START on (at most 100 tried) that
+# nothing holds on 127.0.0.1. Default ports are below 32768: the kernel hands
+# out 32768-60999 to client sockets, and one of those (or its TIME-WAIT) on a
+# fixed server port makes a later start fail with "Address already in use".
+# The port can still be taken between this check and the server's bind, so a
+# caller that listens on TCP retries with the next one (see
+# tests/integration/run.sh).
+free_tcp_port() {
+  perl -MSocket -e '
+    for my $p ($ARGV[0] .. $ARGV[0] + 99) {
+      socket(my $s, PF_INET, SOCK_STREAM, 0) or die "socket: $!";
+      setsockopt($s, SOL_SOCKET, SO_REUSEADDR, 1);
+      if (bind($s, sockaddr_in($p, inet_aton("127.0.0.1"))) && listen($s, 1)) { print "$p\n"; exit 0 }
+      close $s;
+    }
+    exit 1' "$1" || { echo "no free TCP port in $1..$(($1 + 99))" >&2; return 1; }
+}
+
 # A directory the PostgreSQL user can write, owned by it when we are root.
 pg_workdir() {
   local d

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 10_verify: insight.verify against the baselines of issue 4, in one throwaway
-# cluster (port $BENCH_VERIFY_PORT, default 55502) that it starts as postgres
+# cluster (port $BENCH_VERIFY_PORT, default 25502) that it starts as postgres
 # and always stops. Prints a markdown section.
 #
 #   (a) SELECT 1 with the same parameter and the same parameter fetch
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . scripts/common.sh
 
-PORT=${BENCH_VERIFY_PORT:-55502}
+PORT=${BENCH_VERIFY_PORT:-25502}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-5}
 NKEYS=${BENCH_KEYS:-1000000}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 20_cascades: the cascade worker, in one throwaway cluster (port
-# $BENCH_CASCADE_PORT, default 55472) that it starts as postgres and always
+# $BENCH_CASCADE_PORT, default 25472) that it starts as postgres and always
 # stops. Prints a markdown section.
 #
 #   - delete_user commit latency, a user with 1 key vs a user with 100k keys
@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/common.sh
 
-PORT=${BENCH_CASCADE_PORT:-55472}
+PORT=${BENCH_CASCADE_PORT:-25472}
 ROUNDS=${BENCH_ROUNDS:-3}
 NKEYS=${BENCH_CASCADE_KEYS:-100000}
 BATCHES=${BENCH_BATCH_SIZES:-"1000 5000 20000"}

@@ -38,7 +38,7 @@ cp tests/isolation/isolation.conf "$work/temp.conf"
 chown -R "$PG_USER" "$work" 2>/dev/null
 out=$(cd "$work" && as_pg "$PG_ISOLATION_REGRESS" --bindir="$PG_BIN" --inputdir=. --outputdir=. \
       --temp-instance="$work/tmp_check" --temp-config="$work/temp.conf" \
-      --port="${INSIGHT_ISOLATION_PORT:-55442}" --dbname=insight_isolation \
+      --port="${INSIGHT_ISOLATION_PORT:-25442}" --dbname=insight_isolation \
       --load-extension=pgcrypto --load-extension=insight_keys "${names[@]}" 2>&1)
 echo "$out"
 pass=$(grep -cE '\.\.\. ok|^ok ' <<<"$out")
