@@ -22,7 +22,11 @@ as_pg() {
 # fixed server port makes a later start fail with "Address already in use".
 # The port can still be taken between this check and the server's bind, so a
 # caller that listens on TCP retries with the next one (see
-# tests/integration/run.sh).
+# tests/integration/run.sh). The other servers listen on a unix socket only
+# (listen_addresses = ''), where the port merely names the socket file: the
+# demo, the bench, pg_regress/pg_isolation_regress temporary instances, and
+# PostgreSQL 15's PostgreSQL::Test::Cluster (TAP), which on Linux also picks
+# its ports from 10200-32767 after a bind check on 127.0.0.1.
 free_tcp_port() {
   perl -MSocket -e '
     for my $p ($ARGV[0] .. $ARGV[0] + 99) {
