@@ -5,7 +5,7 @@
 # README's two commands inside it through chroot:
 #   make demo, then make demo-stop; make test (FRESH_TEST_RUNS times, 1 by default).
 # Prints each command's time and closing lines; full logs stay in
-# build/fresh-debian/. Everything is removed at the end, on failure too: the
+# build/fresh-debian/<run>/. Everything is removed at the end, on failure too: the
 # processes left inside the root are ended, its mounts unmounted, then it is
 # deleted.
 #
@@ -35,23 +35,33 @@ fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/insight_keys-fresh.XXXXXX")
 chmod 755 "$DIR"  # it becomes "/": mktemp's 700 would lock every other user out
+LOGS=$LOGS/${DIR##*.}  # one directory per run: two runs never share a log
+mkdir -p "$LOGS"
 
 # Mount points under $DIR, deepest first.
 mounts_under() {
   awk -v d="$DIR" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/self/mounts | sort -r
 }
+# Processes whose root directory is $DIR.
+chroot_pids() {
+  find /proc -mindepth 2 -maxdepth 2 -name root -lname "$DIR" 2>/dev/null | cut -d/ -f3
+}
 cleanup() {
-  local rc=$? p m left
+  local rc=$? pids i m left
   trap - EXIT INT TERM
   set +e
-  # Processes whose root is the chroot (a demo server, a test left running).
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$DIR" ] && kill -TERM "${p#/proc/}" 2>/dev/null
-  done
-  sleep 2
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$DIR" ] && kill -KILL "${p#/proc/}" 2>/dev/null
-  done
+  # Processes whose root is the chroot (a demo server, a test left running):
+  # asked to stop, then killed after at most 10 s.
+  pids=$(chroot_pids)
+  if [ -n "$pids" ]; then
+    kill -TERM $pids 2>/dev/null
+    for i in $(seq 20); do
+      pids=$(chroot_pids)
+      [ -z "$pids" ] && break
+      sleep 0.5
+    done
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null && sleep 1
+  fi
   for m in $(mounts_under); do
     umount "$m" 2>/dev/null || umount -l "$m"
   done
