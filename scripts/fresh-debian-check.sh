@@ -121,7 +121,9 @@ step() {  # LOG LINES COMMAND...
   echo "== $*"
   t=$(date +%s)
   in_root "$log" "$@" && rc=0 || rc=$?
-  echo "   exit $rc after $(elapsed "$t"); last lines:"
+  echo "   exit $rc after $(elapsed "$t"); first line, then the last ones:"
+  head -n 1 "$LOGS/$log" | sed 's/^/   | /'
+  echo "   | ..."
   tail -n "$lines" "$LOGS/$log" | sed 's/^/   | /'
   [ "$rc" -eq 0 ] || status=1
   return 0
