@@ -6,6 +6,12 @@ PGXS_DIR=$("$PG_CONFIG" --pkglibdir)/pgxs
 PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
 PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
 PG_USER=${PG_USER:-postgres}
+# One locale for every cluster the scripts start (initdb takes its encoding
+# from it) and every client: without it a root shell with no LANG (a minimal
+# Debian, a container) gets SQL_ASCII databases, where the tests of non-ASCII
+# input fail. C.UTF-8 ships with Debian's libc; it also sorts like C.
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+unset LANGUAGE
 
 # Runs a command as $PG_USER when we are root (PostgreSQL refuses root).
 as_pg() {
