@@ -27,7 +27,7 @@ run_schedule() {  # schedule temp-config
   chown -R "$PG_USER" "$work" 2>/dev/null
   out=$(cd "$work" && as_pg "$PG_REGRESS" --bindir="$PG_BIN" --inputdir=. --outputdir=. \
         --temp-instance="$work/tmp_check" --temp-config="$work/temp.conf" \
-        --port="${INSIGHT_REGRESS_PORT:-55432}" \
+        --port="${INSIGHT_REGRESS_PORT:-25432}" \
         --schedule="sql/$1" --dbname=insight_regress 2>&1)
   echo "$out"
   pass=$((pass + $(grep -cE '\.\.\. ok|^ok ' <<<"$out")))
