@@ -41,8 +41,9 @@ out=$(cd "$work" && as_pg "$PG_ISOLATION_REGRESS" --bindir="$PG_BIN" --inputdir=
       --port="${INSIGHT_ISOLATION_PORT:-25442}" --dbname=insight_isolation \
       --load-extension=pgcrypto --load-extension=insight_keys "${names[@]}" 2>&1)
 echo "$out"
-pass=$(grep -cE '\.\.\. ok|^ok ' <<<"$out")
-fail=$(grep -cE '\.\.\. FAILED|^not ok ' <<<"$out")
+# Every test line that is not "ok" failed (FAILED, or a missing expected file).
+pass=$(grep -cE '\.\.\. ok |^ok ' <<<"$out")
+fail=$(grep -E '\.\.\. |^not ok ' <<<"$out" | grep -cvE '\.\.\. ok ')
 if [ -f "$work/regression.diffs" ]; then
   echo "---- regression.diffs"
   head -300 "$work/regression.diffs"
