@@ -134,3 +134,53 @@ CREATE OR REPLACE VIEW @extschema@.stats AS
          r.refused_full AS rate_limit_refused_full
   FROM @extschema@._stats() s, @extschema@._rate_limit_stats() r;
 -- ==== end section: rate limits ====
+-- ==== section: rotation and disable ====
+-- Key rotation with a grace period and reversible disabling (docs/SECURITY.md,
+-- "Rotation" and "Disabling a key"). disabled_at: when the key was disabled
+-- (NULL: enabled); verify answers DISABLED while it is set. rotated_to: the
+-- successor of a rotated key (at most one: rotate_key locks the row and
+-- refuses a key that has one); the old key keeps working until its
+-- expires_at, which rotation sets to the grace's end, and the worker deletes
+-- it after that. No foreign key: the successor may be revoked first.
+ALTER TABLE @extschema@.api_keys ADD COLUMN disabled_at timestamptz;
+ALTER TABLE @extschema@.api_keys ADD COLUMN rotated_to uuid;
+ALTER TABLE @extschema@.api_keys ALTER COLUMN disabled_at SET STATISTICS 0;
+ALTER TABLE @extschema@.api_keys ALTER COLUMN rotated_to SET STATISTICS 0;
+-- The worker's purge of rotated keys past their grace reads only these rows.
+CREATE INDEX api_keys_rotated_idx ON @extschema@.api_keys (expires_at) WHERE rotated_to IS NOT NULL;
+GRANT SELECT (disabled_at) ON @extschema@.api_keys TO PUBLIC;
+
+-- Disabling and enabling change what verify answers: cached entries go.
+-- (expires_at, which rotation changes, is already in verify_cache_invalidate.)
+CREATE TRIGGER verify_cache_invalidate_disabled
+  AFTER UPDATE OF disabled_at
+  ON @extschema@.api_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._verify_cache_invalidate();
+ALTER TABLE @extschema@.api_keys ENABLE ALWAYS TRIGGER verify_cache_invalidate_disabled;
+
+CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_barrier = true) AS
+SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
+       u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at, k.expires_at,
+       k.last_used_at, k.created_by_label, k.creator_deleted, k.disabled_at
+  FROM @extschema@.api_keys k
+  LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
+  LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id
+ WHERE @extschema@._may_view_key(k.kind, k.org_id, k.owner_id);
+
+-- rotate_key's row: an output column may not share the parameter's name.
+CREATE TYPE @extschema@.new_key AS (key_id uuid, api_key text);
+
+CREATE FUNCTION @extschema@.rotate_key(key_id uuid, grace interval DEFAULT '0')
+  RETURNS @extschema@.new_key
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_rotate_key';
+CREATE FUNCTION @extschema@.disable_key(key_id uuid) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_disable_key';
+CREATE FUNCTION @extschema@.enable_key(key_id uuid) RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_enable_key';
+REVOKE ALL ON FUNCTION @extschema@.rotate_key(uuid, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.disable_key(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.enable_key(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.rotate_key(uuid, interval) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.disable_key(uuid) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.enable_key(uuid) TO PUBLIC;
+-- ==== end section: rotation and disable ====

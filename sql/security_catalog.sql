@@ -95,7 +95,9 @@ SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
 -- Every object in schema insight belongs to the extension.
 SELECT c.oid::regclass AS stray_relation FROM pg_class c
  WHERE c.relnamespace = 'insight'::regnamespace AND c.relkind NOT IN ('i', 'I')
-   AND c.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_class'::regclass);
+   AND c.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_class'::regclass)
+   -- a composite type's relation belongs to its type, the member
+   AND NOT (c.relkind = 'c' AND c.reltype IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_type'::regclass));
 SELECT p.oid::regprocedure AS stray_function FROM pg_proc p
  WHERE p.pronamespace = 'insight'::regnamespace
    AND p.oid NOT IN (SELECT objid FROM regress_sec_members WHERE classid = 'pg_proc'::regclass);

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "../extension/src/cascades.hpp"
+#include "../extension/src/key_management.hpp"
 #include "../extension/src/usage_stats.hpp"
 #include "worker.hpp"
 #include "worker_registry.hpp"
@@ -243,6 +244,12 @@ BatchResult RunOneBatch(const std::string& db_role) {
 // seconds; a failure is logged and retried at the next interval. Adding one
 // is one line in g_periodic, e.g.
 //   {"insight_keys: flushing last use", &g_some_interval_s, []() { SomeFlush(); }},
+// One batch of insight.cascade_batch_size per run: the backlog of a mass
+// rotation drains over a few naptimes without one long transaction.
+void PurgeRotatedKeysTask() {
+  if (ExtensionInstalled()) (void)PurgeRotatedKeys(g_cascade_batch_size);
+}
+
 struct PeriodicTask {
   const char* activity;
   const int* interval_s;
@@ -257,6 +264,8 @@ std::vector<PeriodicTask> g_periodic = {
        if (ExtensionInstalled()) FlushLastUsed();
      },
      0},
+    // Rotated keys whose grace has ended: they already answer EXPIRED.
+    {"insight_keys: purging rotated keys", &g_cascade_naptime_s, PurgeRotatedKeysTask, 0},
 };
 
 long RunPeriodicTasks() {

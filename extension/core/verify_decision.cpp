@@ -14,6 +14,8 @@ std::string_view VerifyCodeName(VerifyCode code) noexcept {
       return "EXPIRED";
     case VerifyCode::OwnerInactive:
       return "OWNER_INACTIVE";
+    case VerifyCode::Disabled:
+      return "DISABLED";
   }
   return "NOT_FOUND";
 }
@@ -22,6 +24,9 @@ VerifyOutcome DecideVerify(bool found, const KeyFacts& f) noexcept {
   // A wrong secret for an existing lookup id is indistinguishable from an
   // unknown key: no existence oracle.
   if (!found || !f.hash_matches) return {VerifyCode::NotFound, {}};
+  // Disabled before expired: a key someone contained answers so even after
+  // its expiry, and the holder learns nothing more than that.
+  if (f.disabled) return {VerifyCode::Disabled, {}};
   if (f.expired) return {VerifyCode::Expired, {}};
   if (!f.org_exists) return {VerifyCode::OwnerInactive, {}};
   if (f.kind == KeyKind::Organization) return {VerifyCode::Valid, RoleName(Role::OrgAdmin)};

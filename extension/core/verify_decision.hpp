@@ -11,7 +11,9 @@
 
 namespace insight::core {
 
-enum class VerifyCode : uint8_t { Valid, Malformed, NotFound, Expired, OwnerInactive };
+// New codes are appended (the numeric values are counters' indexes elsewhere);
+// the order in which they are decided is DecideVerify's, not this one.
+enum class VerifyCode : uint8_t { Valid, Malformed, NotFound, Expired, OwnerInactive, Disabled };
 
 std::string_view VerifyCodeName(VerifyCode code) noexcept;
 
@@ -24,6 +26,7 @@ struct KeyFacts {
   bool owner_exists = false;  // user keys
   bool owner_platform_admin = false;
   Role owner_role = Role::None;  // the owner's membership role in the key's org
+  bool disabled = false;         // disabled_at is set (insight.disable_key)
 };
 
 struct VerifyOutcome {

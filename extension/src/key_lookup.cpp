@@ -37,6 +37,7 @@ struct Relations {
   Oid users, users_pkey;
   Oid memberships, memberships_pkey;
   AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
+  AttrNumber k_disabled;
   AttrNumber o_id;
   AttrNumber u_id, u_admin;
   AttrNumber m_user, m_org, m_role, m_generation;
@@ -97,6 +98,8 @@ Relations ResolveRelations() {
     r.k_expires = Column(r.api_keys, "expires_at");
     // Absent until ALTER EXTENSION UPDATE reaches 1.2: every key reads as 0.
     r.k_generation = get_attnum(r.api_keys, "generation");
+    // Likewise: before 1.2 no key is disabled.
+    r.k_disabled = get_attnum(r.api_keys, "disabled_at");
     r.o_id = Column(r.organizations, "id");
     r.u_id = Column(r.users, "id");
     r.u_admin = Column(r.users, "is_platform_admin");
@@ -125,6 +128,7 @@ struct RawKey {
   bool has_expires;
   TimestampTz expires;
   int64 generation;  // when the key was inserted, in insight.generation_seq's order
+  bool disabled;     // disabled_at is set
   bool org_exists;
   bool owner_exists;
   bool owner_admin;
@@ -198,6 +202,10 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     if (r.k_generation != InvalidAttrNumber) {
       Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
       raw->generation = isnull ? 0 : DatumGetInt64(generation);
+    }
+    if (r.k_disabled != InvalidAttrNumber) {
+      (void)heap_getattr(tup, r.k_disabled, desc, &isnull);
+      raw->disabled = !isnull;
     }
   });
   if (raw->found && presented != nullptr &&
@@ -283,6 +291,7 @@ void FillRecord(const RawKey& raw, KeyRecord* rec) {
   f.owner_exists = raw.owner_exists;
   f.owner_platform_admin = raw.owner_admin;
   f.owner_role = raw.role;
+  f.disabled = raw.disabled;
 }
 
 Datum InvalidateOnChange(FunctionCallInfo fcinfo) {

@@ -2,8 +2,8 @@
 // exists, in the row returned to the caller. Only its SHA-256 is stored.
 #include "../core/json_object.hpp"
 #include "audit.hpp"
+#include "key_management.hpp"
 #include "keys.hpp"
-#include "principal.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -66,12 +66,16 @@ Datum HashDatum(const uint8_t hash[32]) {
   });
 }
 
-Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
-  if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "org_id must not be null");
-  core::Uuid org = UuidFromDatum(PG_GETARG_DATUM(0));
-  std::string name = RequiredName(fcinfo, 1);
-  bool has_expiry = PG_NARGS() > 2 && !PG_ARGISNULL(2);
-  TimestampTz expires_at = has_expiry ? PG_GETARG_TIMESTAMPTZ(2) : 0;
+}  // namespace
+
+// Generation proper, shared by generate_*_key and rotate_key so that every
+// rule about who may create which key applies to both.
+NewKey CreateKey(const NewKeyRequest& request) {
+  const core::KeyKind kind = request.kind;
+  const core::Uuid& org = request.org;
+  const std::string& name = request.name;
+  bool has_expiry = request.expires_at.has_value();
+  TimestampTz expires_at = has_expiry ? *request.expires_at : 0;
 
   core::PrincipalFacts facts = CurrentFacts();
   Actor actor = CurrentActor();
@@ -146,14 +150,29 @@ Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
   Run(g_insert_key, values, nulls, false);
   core::Uuid key_id = ColumnUuid(0, 1);
 
-  core::JsonObject detail;
-  detail.Add("kind", core::KindName(kind)).Add("name", name);
-  WriteAudit(actor, "key.generated", org,
-             kind == core::KeyKind::User ? std::optional<core::Uuid>(facts.user) : std::nullopt,
-             key_id, detail.Str());
+  if (request.audit_generated) {
+    core::JsonObject detail;
+    detail.Add("kind", core::KindName(kind)).Add("name", name);
+    WriteAudit(actor, "key.generated", org,
+               kind == core::KeyKind::User ? std::optional<core::Uuid>(facts.user) : std::nullopt,
+               key_id, detail.Str());
+  }
   e.End();
+  return NewKey{key_id, std::move(key)};
+}
 
-  Datum out[2] = {UuidToDatum(key_id), TextToDatum(key)};
+namespace {
+
+Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
+  if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "org_id must not be null");
+  NewKeyRequest request;
+  request.kind = kind;
+  request.org = UuidFromDatum(PG_GETARG_DATUM(0));
+  request.name = RequiredName(fcinfo, 1);
+  if (PG_NARGS() > 2 && !PG_ARGISNULL(2)) request.expires_at = PG_GETARG_TIMESTAMPTZ(2);
+  NewKey created = CreateKey(request);
+
+  Datum out[2] = {UuidToDatum(created.key_id), TextToDatum(created.api_key)};
   bool out_nulls[2] = {false, false};
   return ReturnComposite(fcinfo, out, out_nulls);
 }

@@ -2,7 +2,7 @@
 // for a key the principal may not manage.
 #include "../core/json_object.hpp"
 #include "audit.hpp"
-#include "principal.hpp"
+#include "key_management.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -35,11 +35,7 @@ KeyFacts ReadKeyFacts() {
 }
 }  // namespace
 
-static Datum RevokeKey(FunctionCallInfo fcinfo) {
-  if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "key_id must not be null");
-  core::Uuid key_id = UuidFromDatum(PG_GETARG_DATUM(0));
-  Actor actor = CurrentActor();
-
+ManagedKey LockManagedKey(const core::Uuid& key_id) {
   Elevated e = Elevated::Begin();
   Datum arg = UuidToDatum(key_id);
   bool found = Run(g_find_key, &arg, nullptr, false) > 0;
@@ -65,9 +61,28 @@ static Datum RevokeKey(FunctionCallInfo fcinfo) {
   if (!(locked.kind == key.kind && locked.org == key.org && locked.owner == key.owner)) {
     throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
   }
+  e.End();
+  ManagedKey m;
+  m.id = key_id;
+  m.kind = key.kind;
+  m.org = key.org;
+  m.owner = key.owner;
+  m.name = name;
+  m.facts = facts;
+  return m;
+}
+
+static Datum RevokeKey(FunctionCallInfo fcinfo) {
+  if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "key_id must not be null");
+  core::Uuid key_id = UuidFromDatum(PG_GETARG_DATUM(0));
+  Actor actor = CurrentActor();
+  ManagedKey key = LockManagedKey(key_id);
+
+  Elevated e = Elevated::Begin();
+  Datum arg = UuidToDatum(key_id);
   Run(g_delete_key, &arg, nullptr, false);
   core::JsonObject detail;
-  detail.Add("kind", core::KindName(key.kind)).Add("name", name).Add("reason", "revoked");
+  detail.Add("kind", core::KindName(key.kind)).Add("name", key.name).Add("reason", "revoked");
   WriteAudit(actor, "key.revoked", key.org, key.owner, key_id, detail.Str());
   e.End();
   PG_RETURN_VOID();

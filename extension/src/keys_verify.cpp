@@ -75,7 +75,8 @@ TupleDesc ResultDesc(FunctionCallInfo fcinfo) {  // inside PgCall
 Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
                      const KeyRecord& rec) {
   bool describe = out.code == core::VerifyCode::Valid || out.code == core::VerifyCode::Expired ||
-                  out.code == core::VerifyCode::OwnerInactive;
+                  out.code == core::VerifyCode::OwnerInactive ||
+                  out.code == core::VerifyCode::Disabled;
   std::string_view code = core::VerifyCodeName(out.code);
   std::string_view kind = core::KindName(rec.kind);
   std::string_view role = out.role;

@@ -299,6 +299,8 @@ void CountVerify(core::VerifyCode code) noexcept {
       return CountEvent(StatCounter::Expired);
     case core::VerifyCode::OwnerInactive:
       return CountEvent(StatCounter::OwnerInactive);
+    case core::VerifyCode::Disabled:
+      return;  // not one of insight.stats' counters
   }
 }
 

@@ -36,6 +36,7 @@ TEST(VerifyCodeName, EveryCode) {
   EXPECT_EQ(VerifyCodeName(VerifyCode::NotFound), "NOT_FOUND");
   EXPECT_EQ(VerifyCodeName(VerifyCode::Expired), "EXPIRED");
   EXPECT_EQ(VerifyCodeName(VerifyCode::OwnerInactive), "OWNER_INACTIVE");
+  EXPECT_EQ(VerifyCodeName(VerifyCode::Disabled), "DISABLED");
 }
 
 TEST(DecideVerify, ValidUserKeyReportsTheOwnersCurrentRole) {
@@ -92,6 +93,29 @@ TEST(DecideVerify, Expired) {
   user.owner_exists = false;
   user.org_exists = false;
   ExpectOutcome(DecideVerify(true, user), VerifyCode::Expired, "");
+}
+
+TEST(DecideVerify, Disabled) {
+  for (KeyFacts f : {ValidUserKey(Role::ReadWrite), ValidOrgKey()}) {
+    f.disabled = true;
+    ExpectOutcome(DecideVerify(true, f), VerifyCode::Disabled, "");
+    // After NOT_FOUND: a wrong secret or a missing row never tells it is disabled.
+    ExpectOutcome(DecideVerify(false, f), VerifyCode::NotFound, "");
+    KeyFacts wrong = f;
+    wrong.hash_matches = false;
+    ExpectOutcome(DecideVerify(true, wrong), VerifyCode::NotFound, "");
+    // Before EXPIRED and before the owner's state.
+    f.expired = true;
+    ExpectOutcome(DecideVerify(true, f), VerifyCode::Disabled, "");
+    f.org_exists = false;
+    f.owner_exists = false;
+    f.owner_role = Role::None;
+    ExpectOutcome(DecideVerify(true, f), VerifyCode::Disabled, "");
+  }
+  // Enabled again: the key answers as before.
+  KeyFacts enabled = ValidUserKey(Role::ReadOnly);
+  enabled.disabled = false;
+  ExpectOutcome(DecideVerify(true, enabled), VerifyCode::Valid, "read_only");
 }
 
 TEST(DecideVerify, OwnerInactive) {
