@@ -91,7 +91,7 @@ done
 mp=$(med <<<"$tps_p")
 ms=$(med <<<"$tps_s")
 rs=$(pairwise ratio "$tps_s" "$tps_p")
-mr=$(med <<<"$rs")
+mr=$(printf "%.2f" "$(med <<<"$rs")")
 spread=$(spread_of <<<"$rs")
 
 # ---- (b) revocation visibility on the asynchronous replica
