@@ -17,8 +17,9 @@
 #   (c) kill -9 of the primary's postmaster to the first INSERT acknowledged
 #       by the new primary, BENCH_HA_FAILOVERS (3) rounds, each after the old
 #       primary has rejoined; median and range
+# shellcheck disable=SC2034,SC2154  # HA_PORT_BASE is for, $work from, tests/ha/cluster.sh
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . scripts/common.sh
 . bench/lib.sh
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # LEADER, SYNC, ASYNC, PY are for the sourcing script
 # Sourced by tests/ha/run.sh and bench/suites/30_ha.sh: the test cluster of
 # docs/SCALING.md, three etcd members and three Patroni nodes of PostgreSQL 15
 # (PG_BIN) on 127.0.0.1, run unprivileged, data in a temporary directory.
