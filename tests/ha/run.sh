@@ -1,28 +1,22 @@
 #!/usr/bin/env bash
-# High availability: one etcd and a three-node Patroni cluster of PostgreSQL
-# 15 (PG_BIN) with insight_keys preloaded, synchronous_mode_strict and
-# synchronous_commit = remote_apply (tests/ha/patroni.yml.in), all on
-# 127.0.0.1, run unprivileged, data in a temporary directory. Checks the
+# High availability: three etcd members and a three-node Patroni cluster of
+# PostgreSQL 15 (PG_BIN) with insight_keys preloaded, synchronous_mode_strict
+# and synchronous_commit = remote_apply (tests/ha/patroni.yml.in), all on
+# 127.0.0.1, run unprivileged, data in a temporary directory (started and
+# stopped by tests/ha/cluster.sh). Checks the
 # promises of docs/SCALING.md across a kill -9 of the primary's postmaster.
 # Prints "ok N - ..." / "not ok N - ...", then "suite-result: PASS FAIL".
-# Ports: INSIGHT_HA_PORT_BASE (default 22000) + 1, 2 (etcd), 10-12
-# (PostgreSQL), 20-22 (Patroni REST). INSIGHT_HA_KEEP=1 keeps the directory.
+# Ports: INSIGHT_HA_PORT_BASE (default 22000) + 1-3 (etcd clients), 4-6 (etcd
+# peers), 10-12 (PostgreSQL), 20-22 (Patroni REST). INSIGHT_HA_KEEP=1 keeps
+# the directory.
 # Everything it started is stopped and removed on every exit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . scripts/common.sh
 
-BASE=${INSIGHT_HA_PORT_BASE:-22000}
-ETCD_PORT=$((BASE + 1))
-ETCD_PEER_PORT=$((BASE + 2))
-NODES=(node1 node2 node3)
-declare -A PG_PORT REST_PORT
-for i in 0 1 2; do
-  PG_PORT[${NODES[$i]}]=$((BASE + 10 + i))
-  REST_PORT[${NODES[$i]}]=$((BASE + 20 + i))
-done
-PY=/usr/bin/python3  # Patroni's interpreter: always there when Patroni is
+HA_PORT_BASE=${INSIGHT_HA_PORT_BASE:-22000}
+. tests/ha/cluster.sh
 
 pass=0
 fail=0
@@ -49,155 +43,20 @@ give_up() {
   finish
 }
 
-for tool in patroni etcd curl; do
-  command -v "$tool" >/dev/null || { echo "ha: $tool is missing (scripts/install-deps.sh installs it)"; echo "suite-result: 0 1"; exit 1; }
-done
+missing=$(ha_tools_missing)
+if [ -n "$missing" ]; then
+  echo "ha: $missing is missing (scripts/install-deps.sh installs it)"; echo "suite-result: 0 1"; exit 1
+fi
 
-work=$(pg_workdir ha)
 start_time=$(date +%s)
-
-# ---- teardown: runs on every exit
-declare -A PGID
-cleanup() {
-  set +e
-  # Paused first: otherwise stopping the leader's Patroni sets off a failover.
-  for node in "${NODES[@]}"; do
-    curl -s -m 2 -o /dev/null -X PATCH -d '{"pause": true}' "http://127.0.0.1:${REST_PORT[$node]}/config" && break
-  done
-  for name in "${!PGID[@]}"; do kill -TERM -- "-${PGID[$name]}" 2>/dev/null; done
-  # Patroni starts the postmaster in a session of its own: stop it by its PID.
-  for node in "${NODES[@]}"; do
-    local pidfile=$work/$node/data/postmaster.pid
-    [ -f "$pidfile" ] && kill -QUIT "$(head -1 "$pidfile" 2>/dev/null)" 2>/dev/null
-  done
-  local deadline=$((SECONDS + 15)) alive
-  while :; do
-    alive=0
-    for name in "${!PGID[@]}"; do kill -0 -- "-${PGID[$name]}" 2>/dev/null && alive=1; done
-    for node in "${NODES[@]}"; do
-      local pidfile=$work/$node/data/postmaster.pid
-      [ -f "$pidfile" ] && kill -0 "$(head -1 "$pidfile" 2>/dev/null)" 2>/dev/null && alive=1
-    done
-    [ "$alive" -eq 0 ] && break
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      for name in "${!PGID[@]}"; do kill -KILL -- "-${PGID[$name]}" 2>/dev/null; done
-      for node in "${NODES[@]}"; do
-        local pidfile=$work/$node/data/postmaster.pid
-        [ -f "$pidfile" ] && kill -KILL "$(head -1 "$pidfile" 2>/dev/null)" 2>/dev/null
-      done
-      break
-    fi
-    sleep 0.2
-  done
-  for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  wait 2>/dev/null
-  if [ -n "${INSIGHT_HA_KEEP:-}" ]; then echo "# kept $work"; else rm -rf "$work"; fi
-}
-BG_PIDS=()
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-# spawn NAME COMMAND...: runs COMMAND as the PostgreSQL user in a session (and
-# process group) of its own, so the teardown can stop it with all it forked.
-spawn() {
-  local name=$1
-  shift
-  as_pg bash -c 'echo $$ >"$0"; exec setsid "$@"' "$work/$name.pid" "$@" >"$work/$name.log" 2>&1 &
-  BG_PIDS+=($!)
-  local deadline=$((SECONDS + 10))
-  until [ -s "$work/$name.pid" ]; do
-    [ "$SECONDS" -ge "$deadline" ] && give_up "$name did not start"
-    sleep 0.05
-  done
-  PGID[$name]=$(cat "$work/$name.pid")
-}
-
-# wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND until it succeeds;
-# gives up (a failed test, then the teardown) after SECONDS.
-wait_until() {
-  local limit=$1 what=$2
-  shift 2
-  local deadline=$((SECONDS + limit))
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -ge "$deadline" ] && give_up "timed out after ${limit}s: $what"
-    sleep 0.2
-  done
-}
-
-# poll_until SECONDS COMMAND...: like wait_until, but only returns non-zero
-# after SECONDS (the assertion that follows reports it).
-poll_until() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ "$SECONDS" -ge "$deadline" ] && return 1
-    sleep 0.2
-  done
-}
-
-# q NODE SQL: one statement (or several) in database app as postgres.
-q() {
-  local node=$1
-  shift
-  as_pg env PGCONNECT_TIMEOUT=3 psql -X -qAt -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PG_PORT[$node]}" \
-    -U postgres -d "${DB:-app}" -c "$*" 2>&1
-}
-
-# cluster_role ROLE: the running member of /cluster with that role
-# (leader, sync_standby, replica), first one if several.
-cluster_json() {
-  local node
-  for node in "${NODES[@]}"; do
-    curl -s -m 2 "http://127.0.0.1:${REST_PORT[$node]}/cluster" && return 0
-  done
-  return 1
-}
-members() {  # members ROLE -> names of running members with that role
-  cluster_json | $PY -c '
-import json, sys
-want = sys.argv[1]
-for m in json.load(sys.stdin).get("members", []):
-    if m.get("role") == want and m.get("state") in ("running", "streaming"):
-        print(m["name"])' "$1"
-}
-member() { members "$1" | head -1; }
-rest_status() {  # rest_status NODE PATH -> HTTP code
-  curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${REST_PORT[$1]}$2"
-}
-
-# ---- etcd
-mkdir -p "$work/etcd"
-chown "$PG_USER" "$work/etcd"
-chmod 700 "$work/etcd"
-spawn etcd etcd --name ha-etcd --data-dir "$work/etcd" \
-  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-  --initial-cluster "ha-etcd=http://127.0.0.1:$ETCD_PEER_PORT" --initial-cluster-state new \
-  --heartbeat-interval 100 --election-timeout 1000 --log-level warn
-etcd_healthy() { curl -s -m 2 "http://127.0.0.1:$ETCD_PORT/health" | grep -q '"health":"true"'; }
-wait_until 30 "etcd healthy" etcd_healthy
-
-# ---- three Patroni nodes; node1 first so that it bootstraps the cluster
-start_node() {
-  local node=$1
-  mkdir -p "$work/$node/pg-log" "$work/$node/patroni-log"
-  sed -e "s|@NAME@|$node|g" -e "s|@WORK@|$work|g" -e "s|@PG_BIN@|$PG_BIN|g" \
-      -e "s|@REST_PORT@|${REST_PORT[$node]}|g" -e "s|@PG_PORT@|${PG_PORT[$node]}|g" \
-      -e "s|@ETCD_PORT@|$ETCD_PORT|g" tests/ha/patroni.yml.in >"$work/$node/patroni.yml"
-  chown -R "$PG_USER" "$work/$node"
-  spawn "patroni-$node" patroni "$work/$node/patroni.yml"
-}
-# All three at once: whichever takes etcd's initialize key bootstraps, the
-# others wait for it and then clone it with pg_basebackup.
-for node in "${NODES[@]}"; do start_node "$node"; done
-cluster_complete() {
-  [ -n "$(member leader)" ] && [ -n "$(member sync_standby)" ] && [ -n "$(member replica)" ]
-}
-wait_until 90 "a leader, a synchronous standby and a replica" cluster_complete
-LEADER=$(member leader)
-SYNC=$(member sync_standby)
-ASYNC=$(member replica)
+ha_start_cluster ha
 echo "# cluster up after $(($(date +%s) - start_time))s: leader $LEADER, sync $SYNC, replica $ASYNC"
+etcd_members() {  # PORT -> the member names etcd lists, sorted
+  curl -s -m 2 -X POST -d '{}' "http://127.0.0.1:$1/v3/cluster/member/list" |
+    $PY -c 'import json, sys; print(",".join(sorted(m.get("name", "") for m in json.load(sys.stdin)["members"])))'
+}
+is "$(for m in "${ETCD_MEMBERS[@]}"; do etcd_members "${ETCD_CLIENT_PORT[$m]}"; done | sort -u)" "etcd1,etcd2,etcd3" \
+  "etcd: every member lists the same three members"
 is "$(rest_status "$LEADER" /primary) $(rest_status "$SYNC" /sync) $(rest_status "$ASYNC" /sync)" \
   "200 200 503" "REST: /primary on the leader, /sync on the synchronous standby only"
 is "$(DB=postgres q "$LEADER" 'SHOW synchronous_commit')|$(DB=postgres q "$LEADER" 'SHOW shared_preload_libraries')" \
@@ -262,7 +121,7 @@ is "$(senders "$LEADER") $(senders "$SYNC") $(senders "$ASYNC")" "0 1 1" \
 # with remote_apply, so the synchronous standby has the keys already.
 for node in "$SYNC" "$ASYNC"; do
   [ "$node" == "$ASYNC" ] && { lsn=$(q "$LEADER" "SELECT pg_current_wal_lsn()");
-    wait_until 30 "$ASYNC replays $lsn" test "$(q "$ASYNC" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" == t; }
+    wait_until 30 "$ASYNC replays $lsn" replayed "$ASYNC" "$lsn"; }
   kind=$([ "$node" == "$SYNC" ] && echo "synchronous standby" || echo "asynchronous replica")
   is "$(q "$node" "SELECT concat_ws(' ', pg_is_in_recovery(), valid, code, key_id, kind, role) FROM insight.verify('$alice_key')")" \
     "t t VALID $alice_id user read_write" "$kind: verify answers VALID for a user key"
@@ -290,7 +149,7 @@ if [ -z "${INSIGHT_HA_NO_USAGE:-}" ]; then
   read -r used_id used_key <<<"$(generate ha_alice generate_user_key 'used on replicas')"
   read -r used2_id used2_key <<<"$(generate ha_alice generate_user_key 'used on the async replica')"
   lsn=$(q "$LEADER" "SELECT pg_current_wal_lsn()")
-  wait_until 30 "$ASYNC replays $lsn" test "$(q "$ASYNC" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" == t
+  wait_until 30 "$ASYNC replays $lsn" replayed "$ASYNC" "$lsn"
   is "$(q "$LEADER" "SELECT count(*) FROM insight.api_keys WHERE id IN ('$used_id', '$used2_id') AND last_used_at IS NOT NULL")" \
     "0" "primary: the two new keys were never used"
   before=$(q "$LEADER" "SELECT now()")
@@ -363,7 +222,7 @@ q "$LEADER" "SET ROLE ha_alice;
   INSERT INTO public.ids SELECT 'w' || g, key_id FROM generate_series(1, 400) g,
     LATERAL insight.generate_user_key(public.id('acme'), 'writer ' || g)" >/dev/null || give_up "writer keys"
 lsn=$(q "$LEADER" "SELECT pg_current_wal_lsn()")
-wait_until 30 "$ASYNC replays $lsn" test "$(q "$ASYNC" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" == t
+wait_until 30 "$ASYNC replays $lsn" replayed "$ASYNC" "$lsn"
 : >"$work/acked"
 : >"$work/attempted"
 writer() {
@@ -408,7 +267,7 @@ wait_until 90 "both other nodes replicate from the new leader" all_replicas_back
 lsn=$(q "$LEADER" "SELECT pg_current_wal_lsn()")
 for node in "${NODES[@]}"; do
   [ "$node" == "$LEADER" ] && continue
-  wait_until 60 "$node replays $lsn" test "$(q "$node" "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" == t
+  wait_until 60 "$node replays $lsn" replayed "$node" "$lsn"
 done
 answers=""
 for node in "${NODES[@]}"; do
