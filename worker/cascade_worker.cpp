@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "../extension/src/cascades.hpp"
+#include "../extension/src/org_policy.hpp"
 #include "../extension/src/usage_stats.hpp"
 #include "worker.hpp"
 #include "worker_registry.hpp"
@@ -255,6 +256,18 @@ std::vector<PeriodicTask> g_periodic = {
     {"insight_keys: flushing last use", &g_last_used_flush_interval_s,
      []() {
        if (ExtensionInstalled()) FlushLastUsed();
+     },
+     0},
+    // Organization policies (docs/WORKER.md): one bounded batch per run,
+    // the rest at the next interval.
+    {"insight_keys: revoking unused keys", &g_key_policy_interval_s,
+     []() {
+       if (ExtensionInstalled()) (void)RevokeUnusedKeys(g_cascade_batch_size);
+     },
+     0},
+    {"insight_keys: recording expiring keys", &g_key_policy_interval_s,
+     []() {
+       if (ExtensionInstalled()) (void)RecordExpiringKeys(g_cascade_batch_size);
      },
      0},
 };

@@ -3,6 +3,7 @@
 #include "../core/json_object.hpp"
 #include "audit.hpp"
 #include "keys.hpp"
+#include "org_policy.hpp"
 #include "principal.hpp"
 
 extern "C" {
@@ -112,6 +113,8 @@ Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
   bool allowed = kind == core::KeyKind::User ? core::MayGenerateUserKey(facts, org)
                                              : core::MayGenerateOrgKey(facts, org);
   if (!allowed) DenyGeneration(kind);
+  // The organization's policy on expiry (docs/DESIGN.md, "Organization policies").
+  CheckPolicyExpiry(org, has_expiry ? std::optional<TimestampTz>(expires_at) : std::nullopt);
 
   std::string key = core::GenerateKey(kind, StrongRandom);
   core::ParsedKey parsed;
