@@ -7,16 +7,16 @@
 #
 # Like the in-server loop of 10_verify.sh: LOOP_REPEAT x LOOP_KEYS calls in one
 # statement (LATERAL), minus the same statement without the call; rounds
-# interleaved (empty, without, with, ...), medians. The cache-hit path is the
+# interleaved (empty, without, with; then empty, with, without; ...), medians. The cache-hit path is the
 # target; the miss path (insight.verify_cache_size = 0) is reported too.
-# Knobs: BENCH_ROUNDS (3).
+# Knobs: BENCH_ROUNDS (7).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . scripts/common.sh
 
 PORT=${BENCH_POLICY_PORT:-55503}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-7}
 LOOP_KEYS=1000
 LOOP_REPEAT=100
 
@@ -56,21 +56,25 @@ q_empty=$(loop_q bench_nopol "(SELECT $arg IS NOT NULL AS valid OFFSET 0)")
 q_nopol=$(loop_q bench_nopol "insight.verify($arg)")
 q_pol=$(loop_q bench_pol "insight.verify($arg)")
 declare -A loop
-run_loops() {
-  local in=""
-  for n in empty nopol pol; do
+round() {  # the two orders alternate between rounds, so neither always runs first
+  local order="nopol pol" in="" n
+  [ $(($1 % 2)) -eq 0 ] && order="pol nopol"
+  for n in empty $order; do
     local q="q_$n"
     in+="SELECT '$n', bench_time(\$q\$${!q}\$q\$);"$'\n'
   done
   in+="SET insight.verify_cache_size = 0;"$'\n'
-  for n in nopol pol; do
+  for n in $order; do
     local q="q_$n"
     in+="SELECT 'miss_$n', bench_time(\$q\$${!q}\$q\$);"$'\n'
   done
   in+="RESET insight.verify_cache_size;"$'\n'
+  echo "$in"
+}
+run_loops() {
   { echo "SELECT count(*) FROM bench_nopol k, LATERAL insight.verify(k.api_key) v WHERE v.valid;"
     echo "SELECT count(*) FROM bench_pol k, LATERAL insight.verify(k.api_key) v WHERE v.valid;"
-    for r in $(seq "$ROUNDS"); do echo "$in"; done; } | sql -F ' '
+    for r in $(seq "$ROUNDS"); do round "$r"; done; } | sql -F ' '
 }
 while read -r n us; do
   [ -n "${us:-}" ] && loop[$n]+="$us "
