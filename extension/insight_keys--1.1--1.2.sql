@@ -115,11 +115,13 @@ DELETE FROM pg_catalog.pg_statistic
 -- Organization policies on key lifetime (docs/DESIGN.md, "Organization
 -- policies"). One row per organization, replaced whole by set_org_policy();
 -- written only by the extension's code (no write policy), readable by whoever
--- may see the organization. A key's effective expiry is
+-- may see the organization. No foreign key (a TRUNCATE of organizations must
+-- keep working): deleting an organization deletes its policy in the identity
+-- trigger, and verify reads a policy only for an organization that exists. A key's effective expiry is
 -- least(expires_at, created_at + max_key_lifetime): nothing is rewritten when
 -- a policy changes, verify and the views compute it.
 CREATE TABLE @extschema@.org_policies_t (
-  org_id              uuid PRIMARY KEY REFERENCES @extschema@.organizations (id) ON DELETE CASCADE,
+  org_id              uuid PRIMARY KEY,
   max_key_lifetime    interval,
   require_expiry      boolean NOT NULL DEFAULT false,
   revoke_unused_after interval,

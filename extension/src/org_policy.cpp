@@ -29,6 +29,8 @@ Statement g_policy_for_key = {
     "SELECT require_expiry, now() + max_key_lifetime FROM insight.org_policies_t "
     "WHERE org_id = $1 FOR SHARE",
     1, {UUIDOID}, nullptr};
+Statement g_delete_policy = {"DELETE FROM insight.org_policies_t WHERE org_id = $1", 1, {UUIDOID},
+                             nullptr};
 Statement g_lock_org = {"SELECT 1 FROM insight.organizations WHERE id = $1 FOR SHARE", 1, {UUIDOID},
                         nullptr};
 Statement g_upsert_policy = {
@@ -157,6 +159,12 @@ void CheckPolicyExpiry(const core::Uuid& org, std::optional<TimestampTz> request
   }
 }
 
+void ForgetOrgPolicy(const core::Uuid& org) {
+  if (!PolicyCatalogPresent()) return;
+  Datum arg = UuidToDatum(org);
+  Run(g_delete_policy, &arg, nullptr, false);
+}
+
 int64 RevokeUnusedKeys(int batch) {
   if (!PolicyCatalogPresent()) return 0;
   // Uses still in shared memory first: a key verified a moment ago is used.
@@ -218,7 +226,9 @@ static Datum SetOrgPolicy(FunctionCallInfo fcinfo) {
   char nulls[7] = "      ";
   values[0] = UuidToDatum(org);
   // A platform-wide caller's organization is looked up and held; an org
-  // admin's is held by its locked membership (the foreign key).
+  // admin's is held by its locked membership (whose foreign key makes a
+  // deletion of the organization wait), so the deletion, which deletes the
+  // policy, comes after this one commits or before it looks.
   if (core::IsPlatformWide(facts) && Run(g_lock_org, values, nullptr, false) == 0) {
     throw SqlError(ERRCODE_NO_DATA_FOUND, "organization not found");
   }

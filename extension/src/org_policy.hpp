@@ -23,6 +23,10 @@ void InitOrgPolicySettings();
 // row is locked FOR SHARE, so a concurrent set_org_policy waits for the key.
 void CheckPolicyExpiry(const core::Uuid& org, std::optional<TimestampTz> requested);
 
+// Inside an Elevated scope: deletes the policy of an organization being
+// deleted (the identity trigger calls it in the deleting transaction).
+void ForgetOrgPolicy(const core::Uuid& org);
+
 // Worker tasks, each inside an Elevated scope in a transaction of its own; at
 // most `batch` keys each; return how many keys they handled. Nothing happens
 // before the catalog reached 1.2.
