@@ -184,3 +184,76 @@ GRANT EXECUTE ON FUNCTION @extschema@.rotate_key(uuid, interval) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.disable_key(uuid) TO PUBLIC;
 GRANT EXECUTE ON FUNCTION @extschema@.enable_key(uuid) TO PUBLIC;
 -- ==== end section: rotation and disable ====
+-- ==== section: org policies ====
+-- Organization policies on key lifetime (docs/DESIGN.md, "Organization
+-- policies"). One row per organization, replaced whole by set_org_policy();
+-- written only by the extension's code (no write policy), readable by whoever
+-- may see the organization. No foreign key (a TRUNCATE of organizations must
+-- keep working): deleting an organization deletes its policy in the identity
+-- trigger, and verify reads a policy only for an organization that exists. A key's effective expiry is
+-- least(expires_at, created_at + max_key_lifetime): nothing is rewritten when
+-- a policy changes, verify and the views compute it.
+CREATE TABLE @extschema@.org_policies_t (
+  org_id              uuid PRIMARY KEY,
+  max_key_lifetime    interval,
+  require_expiry      boolean NOT NULL DEFAULT false,
+  revoke_unused_after interval,
+  notify_before       interval,
+  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_by          uuid
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.org_policies_t', '');
+ALTER TABLE @extschema@.org_policies_t ENABLE ROW LEVEL SECURITY;
+ALTER TABLE @extschema@.org_policies_t FORCE ROW LEVEL SECURITY;
+CREATE POLICY org_policies_visible ON @extschema@.org_policies_t FOR SELECT
+  USING (@extschema@._may_view_organization(org_id));
+REVOKE ALL ON @extschema@.org_policies_t FROM PUBLIC;
+GRANT SELECT ON @extschema@.org_policies_t TO PUBLIC;
+-- Tenant data: no planner statistics (see the section "planner statistics").
+ALTER TABLE @extschema@.org_policies_t ALTER COLUMN org_id SET STATISTICS 0,
+  ALTER COLUMN max_key_lifetime SET STATISTICS 0, ALTER COLUMN require_expiry SET STATISTICS 0,
+  ALTER COLUMN revoke_unused_after SET STATISTICS 0, ALTER COLUMN notify_before SET STATISTICS 0,
+  ALTER COLUMN updated_at SET STATISTICS 0, ALTER COLUMN updated_by SET STATISTICS 0;
+
+-- verify() reads max_key_lifetime with the organization's facts and caches
+-- the effective expiry: a policy change must clear every backend's cache at
+-- commit, like a change of any other table verify reads.
+CREATE TRIGGER verify_cache_invalidate
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+  ON @extschema@.org_policies_t
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._verify_cache_invalidate();
+ALTER TABLE @extschema@.org_policies_t ENABLE ALWAYS TRIGGER verify_cache_invalidate;
+
+CREATE VIEW @extschema@.org_policies WITH (security_invoker = true, security_barrier = true) AS
+SELECT p.org_id, p.max_key_lifetime, p.require_expiry, p.revoke_unused_after, p.notify_before,
+       p.updated_at, p.updated_by
+  FROM @extschema@.org_policies_t p
+ WHERE @extschema@._may_view_organization(p.org_id);
+REVOKE ALL ON @extschema@.org_policies FROM PUBLIC;
+GRANT SELECT ON @extschema@.org_policies TO PUBLIC;
+
+CREATE FUNCTION @extschema@.set_org_policy(
+    org_id uuid, max_key_lifetime interval DEFAULT NULL, require_expiry boolean DEFAULT false,
+    revoke_unused_after interval DEFAULT NULL, notify_before interval DEFAULT '7 days')
+  RETURNS void
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_set_org_policy';
+REVOKE ALL ON FUNCTION @extschema@.set_org_policy(uuid, interval, boolean, interval, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.set_org_policy(uuid, interval, boolean, interval, interval) TO PUBLIC;
+
+-- The worker records key.expiring once per key: this marks it done (not
+-- granted to anyone; not a column verify reads, so no invalidation).
+ALTER TABLE @extschema@.api_keys ADD COLUMN expiring_recorded boolean NOT NULL DEFAULT false;
+ALTER TABLE @extschema@.api_keys ALTER COLUMN expiring_recorded SET STATISTICS 0;
+
+-- insight.keys reports the effective expiry (the other columns unchanged).
+CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_barrier = true) AS
+SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
+       u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at,
+       LEAST(k.expires_at, k.created_at OPERATOR(pg_catalog.+) p.max_key_lifetime) AS expires_at,
+       k.last_used_at, k.created_by_label, k.creator_deleted
+  FROM @extschema@.api_keys k
+  LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
+  LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id
+  LEFT JOIN @extschema@.org_policies_t p ON p.org_id OPERATOR(pg_catalog.=) k.org_id
+ WHERE @extschema@._may_view_key(k.kind, k.org_id, k.owner_id);
+-- ==== end section: org policies ====

@@ -19,6 +19,7 @@
 
 #include "../extension/src/cascades.hpp"
 #include "../extension/src/key_management.hpp"
+#include "../extension/src/org_policy.hpp"
 #include "../extension/src/usage_stats.hpp"
 #include "worker.hpp"
 #include "worker_registry.hpp"
@@ -266,6 +267,18 @@ std::vector<PeriodicTask> g_periodic = {
      0},
     // Rotated keys whose grace has ended: they already answer EXPIRED.
     {"insight_keys: purging rotated keys", &g_cascade_naptime_s, PurgeRotatedKeysTask, 0},
+    // Organization policies (docs/WORKER.md): one bounded batch per run,
+    // the rest at the next interval.
+    {"insight_keys: revoking unused keys", &g_key_policy_interval_s,
+     []() {
+       if (ExtensionInstalled()) (void)RevokeUnusedKeys(g_cascade_batch_size);
+     },
+     0},
+    {"insight_keys: recording expiring keys", &g_key_policy_interval_s,
+     []() {
+       if (ExtensionInstalled()) (void)RecordExpiringKeys(g_cascade_batch_size);
+     },
+     0},
 };
 
 long RunPeriodicTasks() {

@@ -4,6 +4,7 @@
 #include "../core/json_object.hpp"
 #include "audit.hpp"
 #include "cascades.hpp"
+#include "org_policy.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -170,6 +171,10 @@ static Datum OnIdentityChange(FunctionCallInfo fcinfo) {
   Elevated e = Elevated::Begin();
   WriteAudit(actor, change.action, change.org, change.user, std::nullopt, change.detail.Str());
   if (change.cascade) EnqueueCascade(actor, *change.cascade);
+  // An organization's policy goes with it (no foreign key: docs/DESIGN.md).
+  if (change.cascade && change.cascade->event == "organization_deleted" && change.cascade->org) {
+    ForgetOrgPolicy(*change.cascade->org);
+  }
   e.End();
   return PointerGetDatum(nullptr);
 }

@@ -4,6 +4,7 @@
 #include "identity.hpp"
 #include "keys.hpp"
 #include "log_redaction.hpp"
+#include "org_policy.hpp"
 #include "principal.hpp"
 #include "rate_limits.hpp"
 #include "../../worker/worker.hpp"
@@ -48,6 +49,7 @@ extern "C" void _PG_init(void) {
     insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitIdentitySettings();  // likewise
+    insight::InitOrgPolicySettings();  // likewise
     insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
     insight::InitRateLimits(process_shared_preload_libraries_in_progress);  // likewise
     insight::DefineSettings();

@@ -4,6 +4,7 @@
 
 #include <openssl/crypto.h>
 
+#include "../core/key_lifetime.hpp"
 #include "verify_cache.hpp"
 
 extern "C" {
@@ -36,8 +37,10 @@ struct Relations {
   Oid organizations, organizations_pkey;
   Oid users, users_pkey;
   Oid memberships, memberships_pkey;
+  Oid policies, policies_pkey;  // InvalidOid until the catalog reaches 1.2
   AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
   AttrNumber k_disabled;
+  AttrNumber k_created, p_org, p_max_lifetime;
   AttrNumber o_id;
   AttrNumber u_id, u_admin;
   AttrNumber m_user, m_org, m_role, m_generation;
@@ -45,7 +48,8 @@ struct Relations {
   bool Tracks(Oid relid) const {
     return relid == api_keys || relid == keys_pkey || relid == keys_lookup_idx ||
            relid == organizations || relid == organizations_pkey || relid == users ||
-           relid == users_pkey || relid == memberships || relid == memberships_pkey;
+           relid == users_pkey || relid == memberships || relid == memberships_pkey ||
+           (OidIsValid(policies) && (relid == policies || relid == policies_pkey));
   }
 };
 
@@ -107,6 +111,15 @@ Relations ResolveRelations() {
     r.m_org = Column(r.memberships, "org_id");
     r.m_role = Column(r.memberships, "role");
     r.m_generation = get_attnum(r.memberships, "generation");
+    r.k_created = Column(r.api_keys, "created_at");
+    // Absent until ALTER EXTENSION UPDATE reaches 1.2: no policy applies.
+    r.policies = get_relname_relid("org_policies_t", nsp);
+    r.policies_pkey = get_relname_relid("org_policies_t_pkey", nsp);
+    if (!OidIsValid(r.policies_pkey)) r.policies = InvalidOid;
+    if (OidIsValid(r.policies)) {
+      r.p_org = Column(r.policies, "org_id");
+      r.p_max_lifetime = Column(r.policies, "max_key_lifetime");
+    }
     return r;
   });
   // Keep them only if no invalidation arrived while they were looked up.
@@ -127,6 +140,9 @@ struct RawKey {
   uint8_t hash[32];
   bool has_expires;
   TimestampTz expires;
+  TimestampTz created;
+  bool has_lifetime_end;   // the organization's policy has max_key_lifetime
+  TimestampTz lifetime_end;  // created_at + max_key_lifetime
   int64 generation;  // when the key was inserted, in insight.generation_seq's order
   bool disabled;     // disabled_at is set
   bool org_exists;
@@ -166,6 +182,20 @@ bool KeyCoveredBy(const RawKey& key, const OwnerFacts& facts) {
   return key.generation >= facts.member_generation;
 }
 
+// Inside PgCall. created_at + the organization's max_key_lifetime, in the
+// server's calendar arithmetic (timestamptz + interval, as the views compute
+// it). set_org_policy bounds the lifetime, so this cannot leave the range.
+void ApplyLifetime(const OwnerFacts& facts, RawKey* raw) {
+  raw->has_lifetime_end = facts.has_max_lifetime;
+  if (!facts.has_max_lifetime) return;
+  Interval iv;
+  iv.time = facts.lifetime_usecs;
+  iv.day = facts.lifetime_days;
+  iv.month = facts.lifetime_months;
+  raw->lifetime_end = DatumGetTimestampTz(DirectFunctionCall2(
+      timestamptz_pl_interval, TimestampTzGetDatum(raw->created), IntervalPGetDatum(&iv)));
+}
+
 // Inside PgCall. Reads the key row found by (attno = value) through index, then
 // the organization, the owner and the membership, all in one fresh snapshot.
 void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, Datum value,
@@ -199,6 +229,7 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     Datum expires = heap_getattr(tup, r.k_expires, desc, &isnull);
     raw->has_expires = !isnull;
     if (!isnull) raw->expires = DatumGetTimestampTz(expires);
+    raw->created = DatumGetTimestampTz(heap_getattr(tup, r.k_created, desc, &isnull));
     if (r.k_generation != InvalidAttrNumber) {
       Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
       raw->generation = isnull ? 0 : DatumGetInt64(generation);
@@ -226,14 +257,30 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     raw->owner_exists = cached.owner_exists;
     raw->owner_admin = cached.owner_admin;
     raw->role = KeyCoveredBy(*raw, cached) ? cached.role : core::Role::None;
+    ApplyLifetime(cached, raw);
     UnregisterSnapshot(snap);
     return;
   }
   int64 member_generation = 0;
+  OwnerFacts policy;  // only its lifetime fields are used
   if (raw->found) {
     ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
     raw->org_exists =
         Probe(r.organizations, r.organizations_pkey, snap, &key, 1, [](HeapTuple, TupleDesc) {});
+  }
+  if (raw->found && raw->org_exists && OidIsValid(r.policies)) {
+    // One more probe, only when the organization's facts are not cached.
+    ScanKeyInit(&key, r.p_org, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
+    Probe(r.policies, r.policies_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+      bool isnull;
+      Datum lifetime = heap_getattr(tup, r.p_max_lifetime, desc, &isnull);
+      if (isnull) return;
+      const Interval* iv = DatumGetIntervalP(lifetime);
+      policy.has_max_lifetime = true;
+      policy.lifetime_usecs = iv->time;
+      policy.lifetime_days = iv->day;
+      policy.lifetime_months = iv->month;
+    });
   }
   if (raw->found && raw->has_owner) {
     ScanKeyInit(&key, r.u_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
@@ -266,6 +313,11 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     facts.owner_admin = raw->owner_admin;
     facts.role = raw->role;
     facts.member_generation = member_generation;
+    facts.has_max_lifetime = policy.has_max_lifetime;
+    facts.lifetime_usecs = policy.lifetime_usecs;
+    facts.lifetime_days = policy.lifetime_days;
+    facts.lifetime_months = policy.lifetime_months;
+    ApplyLifetime(facts, raw);
     if (raw->cacheable) OwnerFactsStore(raw->org.data, owner, facts, generation);
     if (!KeyCoveredBy(*raw, facts)) raw->role = core::Role::None;
   }
@@ -283,7 +335,12 @@ void FillRecord(const RawKey& raw, KeyRecord* rec) {
   rec->kind = raw.is_org ? core::KeyKind::Organization : core::KeyKind::User;
   rec->org = ToUuid(raw.org);
   rec->owner = raw.has_owner ? std::optional<core::Uuid>(ToUuid(raw.owner)) : std::nullopt;
-  rec->expires_at = raw.has_expires ? std::optional<TimestampTz>(raw.expires) : std::nullopt;
+  rec->stored_expires_at =
+      raw.has_expires ? std::optional<TimestampTz>(raw.expires) : std::nullopt;
+  std::optional<int64_t> limit;
+  if (raw.has_lifetime_end) limit = raw.lifetime_end;
+  std::optional<int64_t> effective = core::EffectiveExpiry(rec->stored_expires_at, limit);
+  rec->expires_at = effective ? std::optional<TimestampTz>(*effective) : std::nullopt;
   core::KeyFacts& f = rec->facts;
   f = core::KeyFacts{};
   f.kind = rec->kind;

@@ -14,8 +14,9 @@ struct KeyRecord {
   core::KeyKind kind = core::KeyKind::User;
   core::Uuid org;
   std::optional<core::Uuid> owner;
-  std::optional<TimestampTz> expires_at;
+  std::optional<TimestampTz> expires_at;  // the effective expiry (docs/DESIGN.md)
   core::KeyFacts facts;
+  std::optional<TimestampTz> stored_expires_at;  // the row's own expires_at
 };
 
 // Verifies key text. Never raises for any input: bad text is MALFORMED before

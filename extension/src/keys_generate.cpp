@@ -4,6 +4,8 @@
 #include "audit.hpp"
 #include "key_management.hpp"
 #include "keys.hpp"
+#include "org_policy.hpp"
+#include "principal.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -116,6 +118,8 @@ NewKey CreateKey(const NewKeyRequest& request) {
   bool allowed = kind == core::KeyKind::User ? core::MayGenerateUserKey(facts, org)
                                              : core::MayGenerateOrgKey(facts, org);
   if (!allowed) DenyGeneration(kind);
+  // The organization's policy on expiry (docs/DESIGN.md, "Organization policies").
+  CheckPolicyExpiry(org, has_expiry ? std::optional<TimestampTz>(expires_at) : std::nullopt);
 
   std::string key = core::GenerateKey(kind, StrongRandom);
   core::ParsedKey parsed;

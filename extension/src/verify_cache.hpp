@@ -71,6 +71,12 @@ struct OwnerFacts {
   bool owner_admin = false;
   core::Role role = core::Role::None;
   int64_t member_generation = 0;  // memberships.generation: the keys it covers start there
+  // The organization's max_key_lifetime (org_policies_t), read with these
+  // facts: a key's effective expiry is created_at + it, at most.
+  bool has_max_lifetime = false;
+  int64_t lifetime_usecs = 0;
+  int32_t lifetime_days = 0;
+  int32_t lifetime_months = 0;
 };
 bool OwnerFactsFind(const uint8_t org[16], const uint8_t* owner, OwnerFacts* out) noexcept;
 void OwnerFactsStore(const uint8_t org[16], const uint8_t* owner, const OwnerFacts& facts,
