@@ -14,9 +14,14 @@ export LC_ALL=C.UTF-8 LANG=C.UTF-8
 unset LANGUAGE
 
 # Runs a command as $PG_USER when we are root (PostgreSQL refuses root).
+# It starts in the current directory when $PG_USER may enter it, else in /: a
+# checkout under /root (CI's case) is out of its reach, and a program that
+# cannot stay in its starting directory fails (Patroni's multiprocessing) or
+# warns (psql). Files it must read are staged where it can (pg_workdir).
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u "$PG_USER" -- env PATH="$PG_BIN:$PATH" "$@"
+    runuser -u "$PG_USER" -- sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$PWD" \
+      env PATH="$PG_BIN:$PATH" "$@"
   else
     env PATH="$PG_BIN:$PATH" "$@"
   fi

@@ -61,7 +61,7 @@ cat "$work/hba.new" >"$data/pg_hba.conf"
 DB=insight_browser
 psql_admin() { as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$PORT" -U postgres "$@"; }
 if ! { psql_admin -d postgres -c "SELECT pg_reload_conf()" -c "CREATE DATABASE $DB" &&
-       psql_admin -d "$DB" -f tests/browser/setup.sql; } >"$LOG/setup.log" 2>&1; then
+       psql_admin -d "$DB" <tests/browser/setup.sql; } >"$LOG/setup.log" 2>&1; then
   cat "$LOG/setup.log"
   give_up "could not set up the database"
 fi
