@@ -70,12 +70,16 @@ int ClipChars(const char* s, int len, int limit) { return pg_mbcliplen(s, len, l
 std::optional<std::string> SourceArgument(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(1)) return std::nullopt;
   Datum raw = PG_GETARG_DATUM(1);
-  std::string head = PgCall([raw]() {
+  struct Bytes {
+    const char* data;
+    int len;
+  };
+  Bytes head = PgCall([raw]() {
     text* t = DatumGetTextPSlice(raw, 0, kSourceReadBytes);
     int len = VARSIZE_ANY_EXHDR(t);
-    return std::string(VARDATA_ANY(t), ClipChars(VARDATA_ANY(t), len, len));
+    return Bytes{VARDATA_ANY(t), ClipChars(VARDATA_ANY(t), len, len)};
   });
-  std::string redacted = core::RedactKeys(head);
+  std::string redacted = core::RedactKeys(std::string_view(head.data, head.len));
   if (redacted.size() > static_cast<size_t>(kSourceKeepBytes)) {
     const char* p = redacted.data();
     int len = static_cast<int>(redacted.size());
