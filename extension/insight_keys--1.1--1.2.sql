@@ -257,3 +257,23 @@ SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
   LEFT JOIN @extschema@.org_policies_t p ON p.org_id OPERATOR(pg_catalog.=) k.org_id
  WHERE @extschema@._may_view_key(k.kind, k.org_id, k.owner_id);
 -- ==== end section: org policies ====
+-- ==== section: leaked keys and notifications ====
+-- report_leaked: anyone, including nobody, who holds a key's full text may
+-- have it revoked (docs/SECURITY.md, "Leaked-key reports"). A C function
+-- that elevates internally, like revoke_key; not STRICT (a NULL key is false).
+CREATE FUNCTION @extschema@.report_leaked(api_key text, source text DEFAULT NULL) RETURNS boolean
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_report_leaked';
+REVOKE ALL ON FUNCTION @extschema@.report_leaked(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.report_leaked(text, text) TO PUBLIC;
+
+-- Every audit row is announced on channel insight_keys after its transaction
+-- commits, with {"id":<audit id>,"action":"<action>"} and nothing else
+-- (docs/SECURITY.md, "Notifications"). A row trigger, so that audit rows
+-- inserted by set-based statements are announced too.
+CREATE FUNCTION @extschema@._audit_announce() RETURNS trigger
+  LANGUAGE c AS 'MODULE_PATHNAME', 'insight_audit_announce';
+REVOKE ALL ON FUNCTION @extschema@._audit_announce() FROM PUBLIC;
+CREATE TRIGGER audit_announce
+  AFTER INSERT ON @extschema@.audit_log
+  FOR EACH ROW EXECUTE FUNCTION @extschema@._audit_announce();
+-- ==== end section: leaked keys and notifications ====

@@ -1,7 +1,13 @@
 #include "audit.hpp"
 
+#include "../core/json_object.hpp"
+
 extern "C" {
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "utils/builtins.h"
 }
 
 namespace insight {
@@ -40,4 +46,54 @@ void WriteAudit(const Actor& actor, const char* action, const std::optional<core
   Run(g_insert_audit, values, nulls, false);
 }
 
+namespace {
+// The channel every audit event is announced on (docs/SECURITY.md,
+// "Notifications"). Any role may LISTEN, so the payload names only the audit
+// row and its action: a listener reads the rest through insight.audit, which
+// shows it only its own scope.
+constexpr const char* kChannel = "insight_keys";
+
+struct AuditRow {
+  int64 id;
+  text* action;  // palloc'd copy, in the trigger's memory context
+};
+
+// An AFTER INSERT row trigger on insight.audit_log rather than a call in
+// WriteAudit: some audit rows are inserted by set-based SQL (a cascade's batch
+// delete audits each key in the same statement), and every one of them must
+// be announced. NOTIFY is transactional: queued now, sent at commit, dropped
+// when the transaction or the subtransaction that inserted the row aborts.
+Datum AnnounceAudit(FunctionCallInfo fcinfo) {
+  if (!CALLED_AS_TRIGGER(fcinfo)) {
+    throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                   "insight._audit_announce() must be called as a trigger");
+  }
+  auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event)) {
+    throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                   "insight._audit_announce() must fire for each inserted row");
+  }
+  AuditRow row = PgCall([td]() {
+    TupleDesc desc = RelationGetDescr(td->tg_relation);
+    int id_att = SPI_fnumber(desc, "id");
+    int action_att = SPI_fnumber(desc, "action");
+    if (id_att <= 0 || action_att <= 0) elog(ERROR, "insight_keys: audit_log lacks id or action");
+    bool id_null, action_null;
+    Datum id = heap_getattr(td->tg_trigtuple, id_att, desc, &id_null);
+    Datum action = heap_getattr(td->tg_trigtuple, action_att, desc, &action_null);
+    if (id_null || action_null) elog(ERROR, "insight_keys: audit row without id or action");
+    return AuditRow{DatumGetInt64(id), DatumGetTextPCopy(action)};
+  });
+  core::JsonObject payload;
+  payload.AddNumber("id", row.id)
+      .Add("action", std::string_view(VARDATA_ANY(row.action), VARSIZE_ANY_EXHDR(row.action)));
+  std::string body = payload.Str();
+  const char* p = body.c_str();
+  PgCall([p]() { Async_Notify(kChannel, p); });
+  return PointerGetDatum(td->tg_trigtuple);
+}
+}  // namespace
+
 }  // namespace insight
+
+INSIGHT_SQL_FUNCTION(insight_audit_announce, insight::AnnounceAudit)

@@ -35,4 +35,13 @@ void InitVerify(bool preloading);
 // SHA-256 of the whole key text, as pgcrypto's digest(key, 'sha256') computes it.
 void HashKey(std::string_view key, uint8_t out[32]);
 
+// The key text of argument 0, or nullopt when it cannot be a key (NULL, or a
+// size no key has, read from the header without detoasting).
+std::optional<std::string_view> KeyTextArgument(FunctionCallInfo fcinfo);
+
+// Whether the text is a key that exists, whatever its state (expired, owner
+// gone, ...): the format, the lookup id and the hash (compared in constant
+// time) must match. Fills record when true. Never raises for bad text.
+bool FindKeyText(std::string_view key, KeyRecord* record);
+
 }  // namespace insight

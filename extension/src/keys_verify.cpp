@@ -203,6 +203,23 @@ core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
   return core::DecideVerify(found, rec->facts);
 }
 
+std::optional<std::string_view> KeyTextArgument(FunctionCallInfo fcinfo) { return KeyArgument(fcinfo); }
+
+bool FindKeyText(std::string_view key, KeyRecord* rec) {
+  core::ParsedKey parsed;
+  if (!core::ParseKey(key, &parsed)) return false;
+  AcceptInvalidations();
+  uint8_t presented[32];
+  HashKey(key, presented);
+  uint8_t stored[32];
+  bool cacheable = false;
+  // Always the table, in a fresh snapshot (never the cache): the caller is
+  // about to lock and change the row.
+  if (!LookupKeyByLookupId(parsed.lookup_id, rec, stored, &cacheable, presented)) return false;
+  if (CRYPTO_memcmp(stored, presented, 32) != 0) return false;
+  return rec->kind == parsed.kind;
+}
+
 void InitVerify(bool preloading) {
   DefineVerifyCacheSettings();
   InitUsageTracking(preloading);

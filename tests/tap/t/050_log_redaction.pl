@@ -218,10 +218,52 @@ is(sql(qq{SET debug_pretty_print = off; SELECT code FROM insight.verify('$k1')},
 	'simple protocol with debug_print_parse: the key is a literal');
 sql(q{ALTER ROLE alice RESET debug_print_parse; ALTER ROLE alice RESET debug_print_plan});
 
+# ---- report_leaked: anyone holding a key's text may have it revoked; the
+# key is an argument (and maybe in the source) exactly as for verify.
+my ($k5_id, $k5) = generate('generate_user_key', 'alice leaked', 'alice');
+is(sql(qq{SELECT insight.report_leaked('$k5', 'https://example.com/gist line 1: $k5')}), 't',
+	'report_leaked revokes a live key, the source quoting it');
+is(sql(qq{SELECT insight.report_leaked('$k5')}), 'f', 'a second report of the same key is false');
+is(sql(qq{SELECT detail->>'reason' FROM insight.audit WHERE key_id = '$k5_id' AND action = 'key.revoked'}), 'leaked', 'audited with reason leaked');
+$activity = sql(qq{SELECT a.query FROM insight.report_leaked('$k5') v, pg_stat_activity a WHERE a.pid = pg_backend_pid()});
+like($activity, qr/^SELECT a\.query FROM insight\.report_leaked\('ik_user_\w{0,4}\.\.\.\[REDACTED\]'\) v/,
+	'report_leaked: pg_stat_activity shows the statement redacted');
+# Failing statements holding a key: a read-only transaction (as on a standby),
+# a runtime error, a syntax error.
+($rc, $out, $err) = $node->psql('postgres', qq{BEGIN READ ONLY; SELECT insight.report_leaked('$k1', '$k1'); COMMIT});
+like($err, qr/cannot execute report_leaked\(\) in a read-only transaction/, 'report_leaked in a read-only transaction fails as a write');
+unlike($err, qr/\Q$k1\E/, 'the read-only error does not echo the key');
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.report_leaked('$k1', (1/0)::text)});
+like($err, qr/division by zero/, 'a runtime error in a statement reporting a key');
+($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.report_leaked('$k1'});
+isnt($rc, 0, 'a syntax error in a statement reporting a key');
+is(sql(qq{SELECT code FROM insight.verify('$k1')}), 'VALID', 'the failed reports left the key alone');
+# The extended protocol: the key and the source are bind parameters.
+my $leakfile = "$tmp/pgbench_leaked";
+PostgreSQL::Test::Utils::append_to_file("$tmp/leaked.sql", qq{
+SELECT key_id AS lid, api_key AS lkey FROM insight.generate_user_key(:org, 'pgbench leaked') \\gset
+\\shell echo :lkey >> $leakfile
+SELECT insight.report_leaked(:lkey, :lkey);
+SELECT insight.report_leaked(:lkey);
+SELECT code FROM insight.verify(:lkey);
+});
+PostgreSQL::Test::Utils::append_to_file("$tmp/leaked_fail.sql", qq{
+BEGIN READ ONLY;
+SELECT insight.report_leaked(:live, :live);
+});
+$node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/leaked.sql", '-D', "org=$org", 'postgres'],
+	'extended protocol: report_leaked with the key as a bind parameter');
+my @leaked_keys = split /\n/, slurp_file($leakfile);
+is(scalar(@leaked_keys), 1, 'pgbench generated and reported one key');
+push @keys, @leaked_keys;
+is(sql(qq{SELECT code FROM insight.verify('$leaked_keys[0]')}), 'NOT_FOUND', 'the pgbench-reported key is gone');
+$node->command_fails([@pgbench, '-U', 'bob', '-f', "$tmp/leaked_fail.sql", '-D', "live=$k1", 'postgres'],
+	'extended protocol: report_leaked in a read-only transaction fails');
+
 # ---- the search
 my @hashes = map { sha256_hex($_) } @keys;
 my @secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
-is(scalar(@keys), 8, 'eight keys collected');
+is(scalar(@keys), 10, 'ten keys collected');
 
 # The stored hash is SHA-256 of the key text: cross-check with the live rows,
 # so the hashes searched for below are really what the table holds.
@@ -317,7 +359,7 @@ $node->command_ok([@pgbench, '-U', 'alice', '-f', "$tmp/workload.sql",
 	'collector phase: the extended-protocol workload again');
 push @keys, split /\n/, slurp_file($keyfile);
 @keys = do { my %seen; grep { !$seen{$_}++ } @keys };
-is(scalar(@keys), 10, 'ten distinct keys collected in all');
+is(scalar(@keys), 12, 'twelve distinct keys collected in all');
 @hashes = map { sha256_hex($_) } @keys;
 @secrets = map { my $p = /^ik_org_/ ? 7 : 8; substr($_, $p + 17, 43) } @keys;
 $node->safe_psql('postgres', 'SELECT pg_catalog.pg_sleep(0)');

@@ -94,7 +94,27 @@ pg_stat_statements.track_planning = on
 	PostgreSQL::Test::Utils::append_to_file("$tmp/utility.sql", qq{SET app.extended_key = '$key';\n});
 	$node->command_ok([@pgbench, '-f', "$tmp/utility.sql", 'postgres'], "$order: a utility statement over the extended protocol");
 
+	# report_leaked: the key is its argument, as for verify; a live key is
+	# revoked, then the same text answers false. Simple protocol, a failing
+	# statement, a utility statement (stored verbatim) and the extended
+	# protocol with the key inlined.
+	my @leaked = map { $sql->(qq{SELECT api_key FROM insight.generate_user_key('$org', 'leaked $_')}, 'alice') } 1 .. 2;
+	is($sql->(qq{SELECT insight.report_leaked('$leaked[0]', 'pasted: $leaked[0]')}), 't',
+		"$order: report_leaked revokes a live key");
+	my ($rc, $out, $err) = $node->psql('postgres', qq{SELECT insight.report_leaked('$leaked[1]'), 1/0});
+	like($err, qr/division by zero/, "$order: a failing statement holding a key for report_leaked");
+	$sql->(qq{DO \$\$BEGIN PERFORM insight.report_leaked('$leaked[0]'); END\$\$});
+	PostgreSQL::Test::Utils::append_to_file("$tmp/leaked.sql", qq{SELECT insight.report_leaked('$leaked[1]') AS extended;\n});
+	$node->command_ok([@pgbench, '-f', "$tmp/leaked.sql", 'postgres'], "$order: report_leaked over the extended protocol");
+	is($sql->(qq{SELECT code FROM insight.verify('$leaked[1]')}), 'NOT_FOUND', "$order: the extended-protocol report revoked the key");
+
 	$stored = $texts->();
+	for my $i (0 .. 1) {
+		is(index($stored, $leaked[$i]), -1, "$order: no reported key $i in pg_stat_statements");
+		is(index($stored, substr($leaked[$i], 25, 43)), -1, "$order: no reported secret $i in pg_stat_statements");
+	}
+	like($stored, qr/^DO \$\$BEGIN PERFORM insight\.report_leaked\('$masked'\); END\$\$$/m,
+		"$order: the DO calling report_leaked is stored masked");
 	is(index($stored, $key), -1, "$order: no key in pg_stat_statements after utility statements");
 	is(index($stored, $secret), -1, "$order: no secret in pg_stat_statements after utility statements");
 	my $file = slurp_file($node->data_dir . '/pg_stat_tmp/pgss_query_texts.stat');

@@ -203,6 +203,20 @@ like($gen_err, qr/ERROR:\s+25006/, 'standby: generating a key fails with 25006 (
 is($standby->safe_psql('app', q{SELECT count(*) FROM insight.keys WHERE name = 'on standby'}), '0',
   'standby: and no key appeared');
 
+# report_leaked writes: on a standby it fails like any write, whatever the
+# text, with the read-only error and without echoing the key (after the log
+# check above, which this deliberate failure would trip).
+my ($leak_rc, $leak_out, $leak_err);
+for my $text ($alice_key, 'ik_user_nonsense') {
+  $leak_rc = $standby->psql('app', "SELECT insight.report_leaked('$text')",
+    stdout => \$leak_out, stderr => \$leak_err);
+  like($leak_err, qr/ERROR:\s+cannot execute report_leaked\(\) in a read-only transaction/,
+    'standby: report_leaked fails with the read-only error');
+  unlike($leak_err, qr/\Q$alice_key\E/, 'standby: ... without echoing the key');
+}
+is(verify_on($standby, $alice_key), "t VALID $alice_id user $ids{acme} $ids{alice} read_write",
+  'standby: the key is still valid after the refused report');
+is($standby->safe_psql('app', 'SELECT 1'), '1', 'standby: the backend survived');
 $standby->stop;
 $primary->stop;
 done_testing();
