@@ -16,6 +16,11 @@ DATA = extension/insight_keys.control $(wildcard extension/insight_keys--*.sql)
 PG_CPPFLAGS = -I$(srcdir)/extension -I$(libpq_srcdir)
 PG_CXXFLAGS = -std=c++17 -Wextra -Wno-register -Wno-unused-parameter \
               -Wno-missing-field-initializers -fno-omit-frame-pointer
+# -MMD -MP: each object records the headers it was built from (x.d beside
+# x.o), so a changed struct in a header rebuilds every object that uses it
+# instead of linking objects built against two layouts.
+PG_CXXFLAGS += -MMD -MP
+EXTRA_CLEAN = $(OBJS:.o=.d)
 SHLIB_LINK = -lstdc++ -lcrypto
 # libpq: a standby's usage sender reaches the primary with it
 # (worker/standby_usage.cpp), as contrib/postgres_fdw links it.
@@ -37,6 +42,8 @@ all install installcheck installdirs uninstall:
 	@echo "  (make deps installs them from Debian's packages; make demo and make test do it for you)" >&2
 	@exit 1
 endif
+# After PGXS, so that its "all" stays the default goal.
+-include $(wildcard $(OBJS:.o=.d))
 
 .PHONY: deps demo demo-stop test bench fuzz unit format
 

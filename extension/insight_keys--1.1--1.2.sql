@@ -250,7 +250,7 @@ CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_
 SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
        u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at,
        LEAST(k.expires_at, k.created_at OPERATOR(pg_catalog.+) p.max_key_lifetime) AS expires_at,
-       k.last_used_at, k.created_by_label, k.creator_deleted
+       k.last_used_at, k.created_by_label, k.creator_deleted, k.disabled_at
   FROM @extschema@.api_keys k
   LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
   LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id
