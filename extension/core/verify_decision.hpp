@@ -7,11 +7,21 @@
 #include <string_view>
 
 #include "key_codec.hpp"
+#include "key_settings.hpp"
 #include "permissions.hpp"
 
 namespace insight::core {
 
-enum class VerifyCode : uint8_t { Valid, Malformed, NotFound, Expired, OwnerInactive };
+enum class VerifyCode : uint8_t {
+  Valid,
+  Malformed,
+  NotFound,
+  Expired,
+  OwnerInactive,
+  Forbidden,
+  InsufficientPermissions,
+  RateLimited,
+};
 
 std::string_view VerifyCodeName(VerifyCode code) noexcept;
 
@@ -24,6 +34,8 @@ struct KeyFacts {
   bool owner_exists = false;  // user keys
   bool owner_platform_admin = false;
   Role owner_role = Role::None;  // the owner's membership role in the key's org
+  bool has_max_role = false;     // the key's settings: max_role
+  Role max_role = Role::OrgAdmin;
 };
 
 struct VerifyOutcome {
@@ -33,5 +45,19 @@ struct VerifyOutcome {
 
 // found == false: no key with that lookup id.
 VerifyOutcome DecideVerify(bool found, const KeyFacts& facts) noexcept;
+
+// What check() adds after DecideVerify answered VALID, in its order: the
+// address (FORBIDDEN), then the permission (INSUFFICIENT_PERMISSIONS). The
+// rate limit, the last step, is the caller's (shared memory). Settings that
+// did not parse fail closed (FORBIDDEN). Any other outcome is returned as is.
+struct CheckRequest {
+  bool has_permission = false;
+  std::string_view permission;
+  bool has_address = false;
+  uint8_t family = 0;
+  const uint8_t* addr = nullptr;
+};
+VerifyOutcome DecideCheck(const VerifyOutcome& verified, const KeySettings& settings,
+                          const CheckRequest& request) noexcept;
 
 }  // namespace insight::core
