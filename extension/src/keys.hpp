@@ -16,6 +16,7 @@ struct KeyRecord {
   std::optional<core::Uuid> owner;
   std::optional<TimestampTz> expires_at;
   core::KeyFacts facts;
+  core::KeySettings settings;  // api_keys.settings, parsed once per cache miss
 };
 
 // Verifies key text. Never raises for any input: bad text is MALFORMED before

@@ -299,6 +299,10 @@ void CountVerify(core::VerifyCode code) noexcept {
       return CountEvent(StatCounter::Expired);
     case core::VerifyCode::OwnerInactive:
       return CountEvent(StatCounter::OwnerInactive);
+    case core::VerifyCode::Forbidden:
+    case core::VerifyCode::InsufficientPermissions:
+    case core::VerifyCode::RateLimited:
+      return;  // decided after the lookup counted: check() answers them
   }
 }
 
