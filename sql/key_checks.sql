@@ -272,6 +272,36 @@ RESET ROLE;
 SET ROLE regress_kc_stranger;
 SELECT 'stranger' AS principal, * FROM public.regress_seen(:'org_o', :'org_p');
 RESET ROLE;
+-- In a parallel worker the functions answer for the leader's principal: the
+-- rows seen are the same when the whole query runs in a worker.
+CREATE FUNCTION public.regress_in_worker(q text) RETURNS boolean LANGUAGE plpgsql AS $f$
+DECLARE plan json;
+BEGIN
+  EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) ' || q INTO plan;
+  RETURN (plan->0->'Plan'->>'Workers Launched')::int > 0;
+END
+$f$;
+SET force_parallel_mode = on;
+SET ROLE regress_kc_app;
+BEGIN;
+SELECT code FROM insight.authenticate(:'ok');
+SELECT regress_in_worker('SELECT title FROM public.investigations') AS ran_in_worker;
+SELECT string_agg(title, ',' ORDER BY id) AS org_key_sees, bool_and(insight.has_scope('investigations:read')) AS has_scope,
+       bool_and(insight.current_org_id() = org_id) AS own_org
+  FROM public.investigations;
+COMMIT;
+BEGIN;
+SELECT code FROM insight.authenticate(:'p_key');
+SELECT count(*) AS p_key_sees FROM public.investigations;
+COMMIT;
+BEGIN;
+SELECT insight.act_as(:'root_id');
+SELECT string_agg(title, ',' ORDER BY id) AS platform_admin_sees, count(insight.current_user_id()) AS with_user
+  FROM public.investigations;
+COMMIT;
+SELECT count(*) AS nobody_sees FROM public.investigations;
+RESET ROLE;
+RESET force_parallel_mode;
 -- A user key stops acting in the organization when its owner leaves it.
 SET ROLE regress_kc_app;
 SELECT code FROM insight.authenticate(:'rk', 'session');

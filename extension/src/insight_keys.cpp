@@ -48,6 +48,7 @@ extern "C" void _PG_init(void) {
     insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
     insight::InitIdentitySettings();  // likewise
     insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
+    insight::InitPolicyFunctions();  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
     return Datum(0);

@@ -60,4 +60,9 @@ PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
 // called from _PG_init.
 void InitPrincipal();
 
+// insight.parallel_principal and the executor hook that hands the principal
+// to parallel workers (app_policies.cpp); called from _PG_init before the
+// insight.* prefix is reserved.
+void InitPolicyFunctions();
+
 }  // namespace insight
