@@ -26,8 +26,17 @@ SHLIB_LINK_INTERNAL = $(libpq)
 override with_llvm = no
 
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# PGXS only once PostgreSQL is there: deps, demo, test and bench install it
+# first, so they must work (and print nothing alarming) on a machine without it.
+PGXS := $(shell command -v $(PG_CONFIG) >/dev/null 2>&1 && $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
 include $(PGXS)
+else
+all install installcheck installdirs uninstall:
+	@echo "insight_keys: $(PG_CONFIG) not found: install PostgreSQL 15's server development files" >&2
+	@echo "  (make deps installs them from Debian's packages; make demo and make test do it for you)" >&2
+	@exit 1
+endif
 
 .PHONY: deps demo demo-stop test bench fuzz unit format
 

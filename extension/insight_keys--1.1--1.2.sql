@@ -184,3 +184,27 @@ GRANT EXECUTE ON FUNCTION
   @extschema@.current_user_id()
   TO PUBLIC;
 -- ==== end section: key settings and check ====
+
+-- ==== section: rate limits ====
+-- The shared-memory rate-limit table (extension/src/rate_limits.cpp). An
+-- operator's probe: counts one request of key_id against a limit of
+-- `requests` per `per`, exactly as check() and authenticate() do for a key
+-- with a rate_limit setting. Granted to no one (superusers only).
+CREATE FUNCTION @extschema@._rate_limit_consume(key_id uuid, requests bigint, per interval,
+    OUT allowed boolean, OUT available boolean, OUT remaining integer, OUT reset timestamptz)
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'insight_rate_limit_consume';
+REVOKE ALL ON FUNCTION @extschema@._rate_limit_consume(uuid, bigint, interval) FROM PUBLIC;
+
+-- The table's size and fill, and the requests refused because it was full
+-- (NULL, tracking = false, when the library is not preloaded). Counts only.
+CREATE FUNCTION @extschema@._rate_limit_stats(
+    OUT tracking boolean, OUT capacity bigint, OUT entries bigint, OUT refused_full bigint)
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'insight_rate_limit_stats';
+REVOKE ALL ON FUNCTION @extschema@._rate_limit_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@._rate_limit_stats() TO PUBLIC;
+
+CREATE OR REPLACE VIEW @extschema@.stats AS
+  SELECT s.*, r.capacity AS rate_limit_capacity, r.entries AS rate_limit_entries,
+         r.refused_full AS rate_limit_refused_full
+  FROM @extschema@._stats() s, @extschema@._rate_limit_stats() r;
+-- ==== end section: rate limits ====

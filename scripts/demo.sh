@@ -1,23 +1,41 @@
 #!/usr/bin/env bash
-# make demo: build, install, start a throwaway cluster under .demo/ with the
-# worker preloaded, and walk through the product's flows.
+# make demo: build, install, start a throwaway cluster with the worker
+# preloaded, and walk through the product's flows.
 # make demo-stop (this script with "stop"): stop it and remove its data.
+#
+# The cluster lives in a fresh directory under ${TMPDIR:-/tmp} owned by the
+# server's user, and .demo in the checkout is a symbolic link to it: the
+# server runs as $PG_USER, which cannot reach a checkout under a private home
+# (/root is 700), and the demo must not loosen the host's permissions to let
+# it in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 . scripts/common.sh
 
-DEMO=$ROOT/.demo
-PORT=${INSIGHT_DEMO_PORT:-54329}
+LINK=$ROOT/.demo
+PORT=${INSIGHT_DEMO_PORT:-25429}
 DB=insight_demo
-PSQL=(psql -X -q -h "$DEMO" -p "$PORT" -U postgres)
+
+# Stops the cluster .demo points to (if any) and removes it and the link.
+remove_demo() {
+  local dir
+  [ -L "$LINK" ] || [ -e "$LINK" ] || return 0
+  dir=$LINK  # a directory: what earlier versions of this script made
+  [ -L "$LINK" ] && dir=$(readlink "$LINK")
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null || true
+  fi
+  # The target only if this script made it (a pg_workdir named "demo").
+  case "$dir" in
+    */insight_keys.demo.*) rm -rf "$dir" ;;
+  esac
+  rm -rf "$LINK"
+}
 
 if [ "${1:-}" = "stop" ]; then
   bash console/demo.sh stop
-  if [ -f "$DEMO/data/postmaster.pid" ]; then
-    as_pg "$PG_BIN/pg_ctl" -D "$DEMO/data" -m fast -w stop
-  fi
-  rm -rf "$DEMO"
+  remove_demo
   echo "demo cluster stopped and removed"
   exit 0
 fi
@@ -26,25 +44,14 @@ echo "== building and installing insight_keys"
 make -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null
 make install PG_CONFIG="$PG_CONFIG" >/dev/null
 
-if [ "$(id -u)" -eq 0 ]; then
-  # The server runs as $PG_USER, which must be able to reach .demo/.
-  d=$ROOT
-  while [ "$d" != "/" ]; do
-    if ! runuser -u "$PG_USER" -- test -x "$d"; then
-      echo "note: granting others traverse (o+x) on $d so that $PG_USER can reach $DEMO"
-      chmod o+x "$d"
-    fi
-    d=$(dirname "$d")
-  done
+if [ -L "$LINK" ] || [ -e "$LINK" ]; then
+  echo "== a demo cluster exists; restarting it from scratch"
+  bash console/demo.sh stop
+  remove_demo
 fi
-
-if [ -f "$DEMO/data/postmaster.pid" ]; then
-  echo "== a demo cluster is already running; restarting it from scratch"
-  as_pg "$PG_BIN/pg_ctl" -D "$DEMO/data" -m fast -w stop >/dev/null || true
-fi
-rm -rf "$DEMO"
-mkdir -p "$DEMO"
-[ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$DEMO"
+DEMO=$(pg_workdir demo)
+ln -s "$DEMO" "$LINK"
+PSQL=(psql -X -q -h "$DEMO" -p "$PORT" -U postgres)
 
 echo "== starting a throwaway cluster in $DEMO (port $PORT)"
 as_pg "$PG_BIN/initdb" -D "$DEMO/data" -A trust -U postgres >/dev/null
@@ -65,6 +72,7 @@ bash console/demo.sh start "$DEMO" "$PORT" "$DB" || echo "note: the console did 
 cat <<MSG
 
 The demo cluster is running.
-  connect:  psql -h $DEMO -p $PORT -U postgres $DB
+  connect:  psql -h $LINK -p $PORT -U postgres $DB
+            (then paste the README's walkthrough)
   stop:     make demo-stop
 MSG

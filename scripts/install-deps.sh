@@ -13,11 +13,14 @@ PACKAGES=(
   libcpp-httplib-dev nlohmann-json3-dev
   chromium chromium-driver python3-selenium curl
   patroni etcd-server python3-psycopg2
+  python3
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  # The package's state alone ("installed"), whatever its selection (a held
+  # package is installed too): a machine that has everything never runs apt.
+  [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
@@ -29,5 +32,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "insight_keys: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Installing postgresql-15 would also create the system cluster 15/main on
+# port 5432 (and start it on a systemd host); the project runs throwaway
+# clusters of its own and needs none. postgresql-common reads
+# createcluster.d/ when a version is installed: a drop-in says "no main
+# cluster" for this install only and is removed afterwards, leaving the
+# host's settings as they were.
+dropin=/etc/postgresql-common/createcluster.d/insight_keys-no-main-cluster.conf
+if [ ! -e "$dropin" ]; then
+  mkdir -p "$(dirname "$dropin")"
+  echo "create_main_cluster = false" >"$dropin"
+  trap 'rm -f "$dropin"' EXIT
+fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

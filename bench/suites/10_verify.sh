@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # 10_verify: insight.verify against the baselines of issue 4, in one throwaway
-# cluster (port $BENCH_VERIFY_PORT, default 55502) that it starts as postgres
+# cluster (port $BENCH_VERIFY_PORT, default 25502) that it starts as postgres
 # and always stops. Prints a markdown section.
 #
 #   (a) SELECT 1 with the same parameter and the same parameter fetch
@@ -16,8 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . scripts/common.sh
+. bench/lib.sh
 
-PORT=${BENCH_VERIFY_PORT:-55502}
+PORT=${BENCH_VERIFY_PORT:-25502}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECS=${BENCH_SECONDS:-5}
 NKEYS=${BENCH_KEYS:-1000000}
@@ -34,7 +35,6 @@ pgb() { local db=$1; shift; as_pg pgbench -U postgres -h "$work" -p "$PORT" -n -
 tps_of() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1; }
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN {ok = (dir == ">=") ? v >= t : v <= t; print ok ? "met" : "**missed**"}'; }
 p99_of() {  # pgbench -l files -> 99th percentile latency in microseconds
   cat "$@" | awk '{print $3}' | sort -n | awk '{v[NR] = $1} END {i = int(NR * 0.99); if (i < 1) i = 1; print v[i]}'
 }
@@ -223,6 +223,17 @@ flushed=$(sql -c "SELECT insight.flush_last_used()")
 
 r_a=$(ratio "$fv" "$fa") r_b=$(ratio "$fv" "$fb") r_c=$(ratio "$fv" "$fc")
 r_xa=$(ratio "$xv" "$xa") r_oa=$(ratio "$ov" "$oa") r_m=$(ratio "$xm" "$xa") r_p99=$(ratio "$p99_large" "$p99_small")
+# How much the rounds disagree (percent): per-round ratios for the ratios,
+# per-round differences for the in-server costs (bench/lib.sh).
+rs() { pairwise ratio "${tps[$1]}" "${tps[$2]}" | spread_of; }
+ls_() { pairwise diff "${loop[$1]}" "${loop[$2]}" | spread_of; }
+s_a=$(rs fetch_v fetch_a) s_b=$(rs fetch_v fetch_b) s_xa=$(rs fixed_v fixed_a) s_m=$(rs fixed_m fixed_a)
+s_verify=$(ls_ verify empty) s_scalar=$(ls_ scalar scalar_empty) s_gen=$(spread_of <<<"$gen_tps")
+p99_rounds=""
+for r in $(seq "$ROUNDS"); do
+  p99_rounds+="$(ratio "$(p99_of "$work"/lat_large/r$r.*)" "$(p99_of "$work"/lat_small/r$r.*)") "
+done
+s_p99=$(spread_of <<<"$p99_rounds")
 
 cat <<EOF
 ## Verify (bench/suites/10_verify.sh)
@@ -233,17 +244,17 @@ as the parameter; "fixed" transactions send one key (-D) in a single statement.
 
 | target | measured | result |
 |---|---|---|
-| verify TPS ≥ 0.9 × (a) SELECT 1, same parameter fetch, 1M keys | $fv vs $fa TPS = **$r_a ×** | $(verdict "$r_a" 0.9 ">=") |
-| verify TPS ≥ 1.25 × (b) LANGUAGE sql pgcrypto peer | $fv vs $fb TPS = **$r_b ×** | $(verdict "$r_b" 1.25 ">=") |
+| verify TPS ≥ 0.9 × (a) SELECT 1, same parameter fetch, 1M keys | $fv vs $fa TPS = **$r_a ×** | $(judge "$r_a" 0.9 ">=" "$s_a") |
+| verify TPS ≥ 1.25 × (b) LANGUAGE sql pgcrypto peer | $fv vs $fb TPS = **$r_b ×** | $(judge "$r_b" 1.25 ">=" "$s_b") |
 | (for reference) verify vs (c) PL/pgSQL peer | $fv vs $fc TPS = $r_c × | — |
-| (stricter) one key, single statement, vs SELECT 1 with that parameter | $xv vs $xa TPS = $r_xa × | $(verdict "$r_xa" 0.9 ">=") |
+| (stricter) one key, single statement, vs SELECT 1 with that parameter | $xv vs $xa TPS = $r_xa × | $(judge "$r_xa" 0.9 ">=" "$s_xa") |
 | (reference) the same with one client (-c 1 -j 1) | $ov vs $oa TPS = $r_oa × | — |
-| in-server cost per verify ≤ 1.5 µs (100k calls in one statement, warm, LATERAL) | **$us_verify µs** (peer sql $us_sql µs, plpgsql $us_plpgsql µs) | $(verdict "$us_verify" 1.5 "<=") |
-| (same, called in the select list: (insight.verify(k)).valid) | $us_scalar µs | $(verdict "$us_scalar" 1.5 "<=") |
+| in-server cost per verify ≤ 1.5 µs (100k calls in one statement, warm, LATERAL) | **$us_verify µs** (peer sql $us_sql µs, plpgsql $us_plpgsql µs) | $(judge "$us_verify" 1.5 "<=" "$s_verify") |
+| (same, called in the select list: (insight.verify(k)).valid) | $us_scalar µs | $(judge "$us_scalar" 1.5 "<=" "$s_scalar") |
 | (cache miss path: insight.verify_cache_size = 0, 4 index probes) | $us_miss µs | — |
-| MALFORMED (bad checksum) TPS ≥ 0.95 × (a), single statement | $xm vs $xa TPS = **$r_m ×**; in server $us_bad µs/call | $(verdict "$r_m" 0.95 ">=") |
-| p99 latency 1M keys / 10k keys ≤ 1.25 (fetch + verify transaction, one client, two databases, same rounds) | $p99_large µs / $p99_small µs = **$r_p99** (means $mean_large / $mean_small µs) | $(verdict "$r_p99" 1.25 "<=") |
-| generate_user_key ≥ 5,000 keys/s, one client | **$gen_med keys/s** (one key per transaction, fsync per commit); $gen_async keys/s with synchronous_commit = off; $gen_batch keys/s (5,000 in one statement) | $(verdict "$gen_med" 5000 ">=") |
+| MALFORMED (bad checksum) TPS ≥ 0.95 × (a), single statement | $xm vs $xa TPS = **$r_m ×**; in server $us_bad µs/call | $(judge "$r_m" 0.95 ">=" "$s_m") |
+| p99 latency 1M keys / 10k keys ≤ 1.25 (fetch + verify transaction, one client, two databases, same rounds) | $p99_large µs / $p99_small µs = **$r_p99** (means $mean_large / $mean_small µs) | $(judge "$r_p99" 1.25 "<=" "$s_p99") |
+| generate_user_key ≥ 5,000 keys/s, one client | **$gen_med keys/s** (one key per transaction, fsync per commit); $gen_async keys/s with synchronous_commit = off; $gen_batch keys/s (5,000 in one statement) | $(judge "$gen_med" 5000 ">=" "$s_gen") |
 | per-backend cache bounded by insight.verify_cache_size | $cache_cap entries = $cache_bytes bytes per backend (allocated once, fixed) | met |
 | shared memory fixed at start | $shmem bytes (counters per backend slot + last-used table) | met |
 

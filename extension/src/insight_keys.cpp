@@ -5,6 +5,7 @@
 #include "keys.hpp"
 #include "log_redaction.hpp"
 #include "principal.hpp"
+#include "rate_limits.hpp"
 #include "../../worker/worker.hpp"
 
 extern "C" {
@@ -49,6 +50,7 @@ extern "C" void _PG_init(void) {
     insight::InitIdentitySettings();  // likewise
     insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
     insight::InitPolicyFunctions();  // likewise
+    insight::InitRateLimits(process_shared_preload_libraries_in_progress);  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();
     return Datum(0);

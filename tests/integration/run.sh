@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 . scripts/common.sh
 
-PORT=${INSIGHT_INTEGRATION_PORT:-55452}
+PORT=${INSIGHT_INTEGRATION_PORT:-25452}
 BUILD=$ROOT/build/integration
 LOG=$BUILD/run-logs
 mkdir -p "$LOG"
@@ -29,7 +29,6 @@ trap cleanup EXIT
 as_pg initdb -D "$work/data" -A trust -U postgres --no-sync >"$LOG/initdb.log" 2>&1 \
   || { cat "$LOG/initdb.log"; give_up "initdb failed"; }
 cat >>"$work/data/postgresql.conf" <<CONF
-port = $PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$work'
 shared_preload_libraries = 'insight_keys'
@@ -39,8 +38,19 @@ log_min_messages = warning
 log_statement = 'all'
 log_min_error_statement = error
 CONF
-as_pg pg_ctl -D "$work/data" -l "$work/server.log" -w start >/dev/null 2>&1 \
-  || { cat "$work/server.log"; give_up "server did not start"; }
+# The only suite server on TCP: a free port from $PORT on, and the next one if
+# another process binds it first (scripts/common.sh, free_tcp_port).
+started=0
+for attempt in 1 2 3 4 5; do
+  PORT=$(free_tcp_port "$PORT") || give_up "no free TCP port"
+  if as_pg pg_ctl -D "$work/data" -l "$work/server.log" -o "-p $PORT" -w start >/dev/null 2>&1; then
+    started=1
+    break
+  fi
+  grep -q 'could not bind' "$work/server.log" || break
+  PORT=$((PORT + 1))
+done
+[ "$started" -eq 1 ] || { cat "$work/server.log"; give_up "server did not start"; }
 
 psql_admin() {
   as_pg psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres "$@"

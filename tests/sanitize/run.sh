@@ -22,7 +22,10 @@ else
 fi
 
 bin=$(find "$ROOT/build/sanitize" -type f -name insight_unit_tests -perm -u+x 2>/dev/null | head -1)
-if [ -n "$bin" ] && ldd "$bin" | grep -q libasan && ldd "$bin" | grep -q libubsan; then
+# ldd's output is read whole first: `ldd | grep -q` under pipefail fails at
+# random when grep exits before ldd has written everything (SIGPIPE).
+libs=$([ -n "$bin" ] && ldd "$bin" 2>/dev/null)
+if grep -q libasan <<<"$libs" && grep -q libubsan <<<"$libs"; then
   echo "ok - $(basename "$bin") links libasan and libubsan"
   p=$((p + 1))
 else

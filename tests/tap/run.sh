@@ -15,9 +15,15 @@ if [ "${#tests[@]}" -eq 0 ]; then
 fi
 work=$(pg_workdir tap)
 cp -r tests/tap "$work/"
+# Files of the checkout that tests read, copied where the server's user can
+# read them (the checkout may be under a private home such as /root).
+mkdir -p "$work/tap/from_checkout"
+cp README.md scripts/demo.sql "$work/tap/from_checkout/"
 chown -R "$PG_USER" "$work" 2>/dev/null
 out=$(cd "$work/tap" && as_pg env TESTDIR="$work/tap" PG_REGRESS="$PG_REGRESS" \
       PERL5LIB="$PGXS_DIR/src/test/perl:$work/tap/lib" INSIGHT_ROOT="$ROOT" \
+      INSIGHT_README="$work/tap/from_checkout/README.md" \
+      INSIGHT_DEMO_SQL="$work/tap/from_checkout/demo.sql" \
       prove -v --timer ${TAP_TESTS:-t/*.pl} 2>&1)
 rc=$?
 echo "$out"

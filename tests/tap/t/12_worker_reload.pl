@@ -110,17 +110,20 @@ $node->safe_psql('postgres', "SELECT pg_terminate_backend($worker)");
 $node->poll_query_until('postgres',
   "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker' AND datname = 'app' AND pid <> $worker")
   or die 'no new worker';
-my $pin = 'SET statement_timeout = 0; SET default_transaction_read_only = off; SET transaction_read_only = off; ';
-$node->safe_psql('app', $pin . q{SELECT public.add_keys('late', 5000)});
-$node->safe_psql('app', $pin . q{SELECT insight.delete_user(public.id('late'))});
-# poll_query_until would print the SET tags; a bounded loop of quiet queries instead
+# The test's own sessions override the database's settings at connection
+# start (PGOPTIONS), not with SET statements: a SET is itself a statement, and
+# under load even it can outlast a 1 ms statement_timeout.
+local $ENV{PGOPTIONS} = '-c statement_timeout=0 -c default_transaction_read_only=off';
+$node->safe_psql('app', q{SELECT public.add_keys('late', 5000)});
+$node->safe_psql('app', q{SELECT insight.delete_user(public.id('late'))});
+# A bounded wait for the cascade.
 my $state = '';
 for (my $i = 0; $i < 1800 && $state ne 'done'; $i++) {
-  $state = $node->safe_psql('app', $pin . q{SELECT state FROM insight.cascade_queue WHERE user_id = public.id('late')});
+  $state = $node->safe_psql('app', q{SELECT state FROM insight.cascade_queue WHERE user_id = public.id('late')});
   usleep(100_000) if $state ne 'done';
 }
 is($state, 'done', 'the cascade ran under the database settings');
-is($node->safe_psql('app', $pin . q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('late')}),
+is($node->safe_psql('app', q{SELECT count(*) FROM insight.api_keys WHERE owner_id = public.id('late')}),
   '0', 'statement_timeout and a read-only default set on the database do not stop the worker');
 
 $node->stop;
