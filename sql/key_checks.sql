@@ -125,11 +125,11 @@ SELECT insight.configure_key(:'rk_id', '{"scopes": null}');
 UPDATE insight.api_keys SET expires_at = '2000-01-01' WHERE id = :'expired_id';
 SELECT insight.revoke_key(:'revoked_id');
 SELECT insight.remove_membership(:'gone_id', :'org_o');
-SELECT insight.configure_key(:'expired_id', '{"allowed_cidrs": [], "scopes": [], "rate_limit": {"limit": 1, "window": "1 minute"}}');
-SELECT insight.configure_key(:'gk_id', '{"allowed_cidrs": [], "rate_limit": {"limit": 1, "window": "1 minute"}}');
-SELECT insight.configure_key(:'net_id', '{"allowed_cidrs": ["10.0.0.0/8"], "scopes": ["logs:*"], "rate_limit": {"limit": 1, "window": "1 minute"}}');
+SELECT insight.configure_key(:'expired_id', '{"allowed_cidrs": [], "scopes": [], "rate_limit": {"limit": 1, "window": "1 hour"}}');
+SELECT insight.configure_key(:'gk_id', '{"allowed_cidrs": [], "rate_limit": {"limit": 1, "window": "1 hour"}}');
+SELECT insight.configure_key(:'net_id', '{"allowed_cidrs": ["10.0.0.0/8"], "scopes": ["logs:*"], "rate_limit": {"limit": 1, "window": "1 hour"}}');
 SELECT insight.configure_key(:'sc_id', '{"allowed_cidrs": ["10.0.0.0/8"], "scopes": ["logs:*"]}');
-SELECT insight.configure_key(:'lim_id', '{"rate_limit": {"limit": 3, "window": "1 minute"}}');
+SELECT insight.configure_key(:'lim_id', '{"rate_limit": {"limit": 3, "window": "1 hour"}}');
 SELECT label, c.valid, c.code, c.kind, c.role, c.key_id IS NOT NULL AS described,
        c.rate_limit_remaining, c.rate_limit_reset IS NOT NULL AS has_reset
   FROM (VALUES
@@ -182,13 +182,32 @@ RESET ROLE;
 SELECT insight.configure_key(:'sc_id', '{"allowed_cidrs": null}');
 
 -- ---------------------------------------------------------------- rate limits
--- Without the shared-memory limiter a key with a rate limit is refused, never
--- let through unlimited; a key without one is unaffected.
-SELECT code, rate_limit_remaining FROM insight.check(:'lim');
-SELECT code FROM insight.verify(:'lim');
+-- The key's first window begins with its first counted request: a limit of 3
+-- per hour gives exactly 3 VALID, each with what is left, then RATE_LIMITED.
+-- verify never counts. (repeat('', n) makes each row call the function.)
+SELECT count(*) FILTER (WHERE v.code = 'VALID') AS verify_valid
+  FROM generate_series(1, 5) n, LATERAL insight.verify(:'lim' || repeat('', n)) v;
+SELECT n, c.code, c.rate_limit_remaining, c.rate_limit_reset > now() AS reset_ahead
+  FROM generate_series(1, 5) n, LATERAL insight.check(:'lim' || repeat('', n)) c ORDER BY n;
+-- authenticate counts too, and fails with 28000 once the window is used up.
+SELECT insight.configure_key(:'lim_id', '{"rate_limit": {"limit": 2, "window": "2 hours"}}');
 SET ROLE regress_kc_app;
-SELECT regress_try(format('SELECT insight.authenticate(%L)', :'lim')) AS authenticate_limited;
+SELECT regress_try(format('SELECT insight.authenticate(%L)', :'lim')) AS first;
+SELECT insight.reset_principal();
 RESET ROLE;
+SELECT code, rate_limit_remaining FROM insight.check(:'lim');
+SET ROLE regress_kc_app;
+SELECT regress_try(format('SELECT insight.authenticate(%L)', :'lim')) AS third;
+RESET ROLE;
+-- Only a request that reaches the rate-limit step counts: the net key (limit
+-- 1) answered FORBIDDEN and INSUFFICIENT_PERMISSIONS above, the expired key
+-- (limit 1) EXPIRED; neither consumed.
+SELECT code, rate_limit_remaining FROM insight.check(:'net', 'logs:read', '10.1.2.3');
+SELECT code, rate_limit_remaining FROM insight.check(:'net', 'logs:read', '10.1.2.3');
+UPDATE insight.api_keys SET expires_at = NULL WHERE id = :'expired_id';
+SELECT insight.configure_key(:'expired_id', '{"allowed_cidrs": null, "scopes": null}');
+SELECT code, rate_limit_remaining FROM insight.check(:'expired');
+SELECT code, rate_limit_remaining FROM insight.check(:'expired');
 
 -- ================================================================ max_role
 SELECT insight.configure_key(:'ok_id', '{"max_role": "read_only"}');

@@ -19,6 +19,7 @@
 #include "key_lookup.hpp"
 #include "keys.hpp"
 #include "principal.hpp"
+#include "rate_limits.hpp"
 #include "usage_stats.hpp"
 #include "verify_cache.hpp"
 
@@ -132,15 +133,23 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
 }
 
 // The last step of check() and authenticate(): counts this request against
-// the key's rate limit in shared memory. A key without a rate limit passes.
-// Until the shared-memory limiter is part of this build the limit cannot be
-// counted, and a key that has one is refused (RATE_LIMITED) rather than let
-// through unlimited (docs/SECURITY.md, "Narrower keys").
+// the key's rate limit in shared memory (only a request that reached this
+// step counts). A key without a rate limit passes. When the limiter is not
+// available (not preloaded, table full) a key that has a limit is refused
+// (RATE_LIMITED), never let through unlimited (docs/SECURITY.md, "Rate limits").
 core::VerifyOutcome ApplyRateLimit(const core::VerifyOutcome& out, const KeyRecord& rec,
                                    RateLimitColumns* cols) {
   cols->present = rec.settings.has_rate_limit;
   if (out.code != core::VerifyCode::Valid || !rec.settings.has_rate_limit) return out;
-  return {core::VerifyCode::RateLimited, {}};
+  RateLimitSpec spec{rec.settings.rate_limit, rec.settings.rate_window_us};
+  RateLimitResult r = ConsumeRateLimit(rec.key_id, spec, GetCurrentTimestamp());
+  if (r.available) {
+    cols->known = true;
+    cols->remaining = r.remaining;
+    cols->reset = r.reset;
+  }
+  if (!r.available || !r.allowed) return {core::VerifyCode::RateLimited, {}};
+  return out;
 }
 
 // The client address argument as bytes, read from the inet datum itself.
