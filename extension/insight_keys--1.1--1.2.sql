@@ -110,6 +110,80 @@ DELETE FROM pg_catalog.pg_statistic
          '@extschema@.api_keys', '@extschema@.audit_log', '@extschema@.cascade_queue',
          '@extschema@.users_email_key']::regclass[]::oid[]);
 -- ==== end section: planner statistics ====
+-- ==== section: key settings and check ====
+-- Narrower keys (docs/SECURITY.md, "Narrower keys"): per-key settings
+-- (max_role, scopes, allowed_cidrs, rate_limit) written only by
+-- configure_key, read by verify/check/authenticate with the key, and the
+-- principal's facts for the application's own policies (README).
+ALTER TABLE @extschema@.api_keys ADD COLUMN settings jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE @extschema@.api_keys ALTER COLUMN settings SET STATISTICS 0;
+-- Not secret: readable under the api_keys policy like the other key columns
+-- (insight.keys is security_invoker).
+GRANT SELECT (settings) ON @extschema@.api_keys TO PUBLIC;
+
+-- A settings change reaches every backend's verify cache like a revocation.
+DROP TRIGGER verify_cache_invalidate ON @extschema@.api_keys;
+CREATE TRIGGER verify_cache_invalidate
+  AFTER DELETE OR TRUNCATE
+     OR UPDATE OF id, lookup_id, kind, org_id, owner_id, secret_hash, expires_at, settings
+  ON @extschema@.api_keys
+  FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._verify_cache_invalidate();
+ALTER TABLE @extschema@.api_keys ENABLE ALWAYS TRIGGER verify_cache_invalidate;
+
+CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_barrier = true) AS
+SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
+       u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at, k.expires_at,
+       k.last_used_at, k.created_by_label, k.creator_deleted, k.settings
+  FROM @extschema@.api_keys k
+  LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
+  LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id
+ WHERE @extschema@._may_view_key(k.kind, k.org_id, k.owner_id);
+
+CREATE FUNCTION @extschema@.configure_key(key_id uuid, settings jsonb) RETURNS jsonb
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_configure_key';
+-- VOLATILE like verify (it reads the latest committed state) and counts
+-- against a rate limit.
+CREATE FUNCTION @extschema@.check(
+    api_key text, permission text DEFAULT NULL, client_addr inet DEFAULT NULL,
+    OUT valid boolean, OUT code text, OUT key_id uuid, OUT kind text, OUT org_id uuid,
+    OUT user_id uuid, OUT role text, OUT expires_at timestamptz,
+    OUT rate_limit_remaining integer, OUT rate_limit_reset timestamptz)
+  LANGUAGE c VOLATILE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'insight_check';
+CREATE FUNCTION @extschema@.authenticate(
+    api_key text, scope text, client_addr inet,
+    OUT valid boolean, OUT code text, OUT key_id uuid, OUT kind text, OUT org_id uuid,
+    OUT user_id uuid, OUT role text, OUT expires_at timestamptz)
+  LANGUAGE c VOLATILE PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'insight_authenticate';
+-- The principal in the application's own policies: answered from facts
+-- loaded once per statement.
+CREATE FUNCTION @extschema@.has_scope(permission text) RETURNS boolean
+  LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'insight_has_scope';
+CREATE FUNCTION @extschema@.acts_in_org(org_id uuid) RETURNS boolean
+  LANGUAGE c STRICT STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'insight_acts_in_org';
+CREATE FUNCTION @extschema@.current_org_id() RETURNS uuid
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'insight_current_org_id';
+CREATE FUNCTION @extschema@.current_user_id() RETURNS uuid
+  LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'insight_current_user_id';
+
+REVOKE ALL ON FUNCTION
+  @extschema@.configure_key(uuid, jsonb),
+  @extschema@.check(text, text, inet),
+  @extschema@.authenticate(text, text, inet),
+  @extschema@.has_scope(text),
+  @extschema@.acts_in_org(uuid),
+  @extschema@.current_org_id(),
+  @extschema@.current_user_id()
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+  @extschema@.configure_key(uuid, jsonb),
+  @extschema@.check(text, text, inet),
+  @extschema@.authenticate(text, text, inet),
+  @extschema@.has_scope(text),
+  @extschema@.acts_in_org(uuid),
+  @extschema@.current_org_id(),
+  @extschema@.current_user_id()
+  TO PUBLIC;
+-- ==== end section: key settings and check ====
 
 -- ==== section: rate limits ====
 -- The shared-memory rate-limit table (extension/src/rate_limits.cpp). An
@@ -161,7 +235,7 @@ ALTER TABLE @extschema@.api_keys ENABLE ALWAYS TRIGGER verify_cache_invalidate_d
 CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_barrier = true) AS
 SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
        u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at, k.expires_at,
-       k.last_used_at, k.created_by_label, k.creator_deleted, k.disabled_at
+       k.last_used_at, k.created_by_label, k.creator_deleted, k.settings, k.disabled_at
   FROM @extschema@.api_keys k
   LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
   LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id
@@ -250,7 +324,7 @@ CREATE OR REPLACE VIEW @extschema@.keys WITH (security_invoker = true, security_
 SELECT k.id AS key_id, k.kind, k.org_id, o.name AS org_name, k.owner_id,
        u.email AS owner_email, k.created_by, k.name, k.hint, k.created_at,
        LEAST(k.expires_at, k.created_at OPERATOR(pg_catalog.+) p.max_key_lifetime) AS expires_at,
-       k.last_used_at, k.created_by_label, k.creator_deleted, k.disabled_at
+       k.last_used_at, k.created_by_label, k.creator_deleted, k.settings, k.disabled_at
   FROM @extschema@.api_keys k
   LEFT JOIN @extschema@.organizations o ON o.id OPERATOR(pg_catalog.=) k.org_id
   LEFT JOIN @extschema@.users u ON u.id OPERATOR(pg_catalog.=) k.owner_id

@@ -1,5 +1,5 @@
 -- verify_cache_memory: insight.verify_cache_size decides how much memory
--- every backend may pin (about 150 MB at its maximum), so only a superuser may
+-- every backend may pin (about 620 MB at its maximum), so only a superuser may
 -- change it; the cache lives in its own memory context, named in
 -- pg_backend_memory_contexts, and a smaller size gives the memory back.
 -- Runs in its own database.

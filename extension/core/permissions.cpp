@@ -43,13 +43,26 @@ std::string_view RoleName(Role role) noexcept {
   return "";
 }
 
+Role LowerRole(Role a, Role b) noexcept {
+  return static_cast<uint8_t>(a) < static_cast<uint8_t>(b) ? a : b;
+}
+
+std::string_view CappedKeyRole(KeyKind kind, bool platform_admin, Role membership, bool capped,
+                               Role max_role) noexcept {
+  if (kind == KeyKind::Organization) return RoleName(capped ? LowerRole(Role::OrgAdmin, max_role) : Role::OrgAdmin);
+  if (!capped) return ReportedRole(platform_admin, membership);
+  // platform_admin ranks above org_admin, so any max_role is below it.
+  return RoleName(LowerRole(platform_admin ? Role::OrgAdmin : membership, max_role));
+}
+
 Role EffectiveRole(const PrincipalFacts& p, const Uuid& org) noexcept {
   if (OutsideKeyScope(p, org)) return Role::None;
   switch (p.kind) {
     case PrincipalKind::OrgKey:
-      return Role::OrgAdmin;
-    case PrincipalKind::User:
+      return LowerRole(Role::OrgAdmin, p.key_ceiling);
     case PrincipalKind::UserKey:
+      return LowerRole(p.platform_admin ? Role::OrgAdmin : MembershipRole(p, org), p.key_ceiling);
+    case PrincipalKind::User:
       return p.platform_admin ? Role::OrgAdmin : MembershipRole(p, org);
     case PrincipalKind::Operator:
     case PrincipalKind::Nobody:
@@ -123,5 +136,22 @@ bool MayViewAuditEvent(const PrincipalFacts& p, const Uuid* org, const Uuid* act
 }
 
 bool MayViewCascades(const PrincipalFacts& p) noexcept { return IsPlatformWide(p); }
+
+bool ActsInOrg(const PrincipalFacts& p, const Uuid& org) noexcept {
+  switch (p.kind) {
+    case PrincipalKind::Operator:
+      return true;
+    case PrincipalKind::User:
+      return p.platform_admin || MembershipRole(p, org) != Role::None;
+    case PrincipalKind::UserKey:
+    case PrincipalKind::OrgKey:
+      // The principal is a key only while verify answers VALID for it, which
+      // for a user key requires its owner's membership (or platform admin).
+      return p.org == org;
+    case PrincipalKind::Nobody:
+      break;
+  }
+  return false;
+}
 
 }  // namespace insight::core

@@ -36,11 +36,23 @@ struct PrincipalFacts {
   Uuid org;                             // UserKey, OrgKey: the only organization it may act in
   bool platform_admin = false;          // User, UserKey: the person's current flag
   std::vector<Membership> memberships;  // User, UserKey: the person's current roles
+  // UserKey, OrgKey: the key's max_role (docs/SECURITY.md, "Narrower keys").
+  // Every role the key holds is the lower of this and what it would hold
+  // without it; OrgAdmin with key_capped false is no ceiling.
+  bool key_capped = false;
+  Role key_ceiling = Role::OrgAdmin;
 };
 
 // A role name as stored ("org_admin", "read_write", "read_only"); nullopt otherwise.
 std::optional<Role> ParseRole(std::string_view name) noexcept;
 std::string_view RoleName(Role role) noexcept;
+
+// The lower of two roles, in the order None < ReadOnly < ReadWrite < OrgAdmin.
+Role LowerRole(Role a, Role b) noexcept;
+// The role verify() reports for a key: the holder's role (platform admin
+// above org_admin) under the key's max_role, if it has one.
+std::string_view CappedKeyRole(KeyKind kind, bool platform_admin, Role membership, bool capped,
+                               Role max_role) noexcept;
 
 // Role the principal holds in org, taking platform admin as org_admin.
 Role EffectiveRole(const PrincipalFacts& p, const Uuid& org) noexcept;
@@ -66,5 +78,7 @@ bool MayViewUser(const PrincipalFacts& p, const Uuid& user) noexcept;
 bool MayViewAuditEvent(const PrincipalFacts& p, const Uuid* org, const Uuid* actor_user,
                        const Uuid* subject_user) noexcept;
 bool MayViewCascades(const PrincipalFacts& p) noexcept;
+// insight.acts_in_org(): the operator, a platform admin, a member, or a key of that organization.
+bool ActsInOrg(const PrincipalFacts& p, const Uuid& org) noexcept;
 
 }  // namespace insight::core

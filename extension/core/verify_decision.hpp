@@ -7,13 +7,24 @@
 #include <string_view>
 
 #include "key_codec.hpp"
+#include "key_settings.hpp"
 #include "permissions.hpp"
 
 namespace insight::core {
 
 // New codes are appended (the numeric values are counters' indexes elsewhere);
-// the order in which they are decided is DecideVerify's, not this one.
-enum class VerifyCode : uint8_t { Valid, Malformed, NotFound, Expired, OwnerInactive, Disabled };
+// the order in which they are decided is DecideVerify's and DecideCheck's, not this one.
+enum class VerifyCode : uint8_t {
+  Valid,
+  Malformed,
+  NotFound,
+  Expired,
+  OwnerInactive,
+  Disabled,
+  Forbidden,
+  InsufficientPermissions,
+  RateLimited,
+};
 
 std::string_view VerifyCodeName(VerifyCode code) noexcept;
 
@@ -27,6 +38,8 @@ struct KeyFacts {
   bool owner_platform_admin = false;
   Role owner_role = Role::None;  // the owner's membership role in the key's org
   bool disabled = false;         // disabled_at is set (insight.disable_key)
+  bool has_max_role = false;     // the key's settings: max_role
+  Role max_role = Role::OrgAdmin;
 };
 
 struct VerifyOutcome {
@@ -36,5 +49,19 @@ struct VerifyOutcome {
 
 // found == false: no key with that lookup id.
 VerifyOutcome DecideVerify(bool found, const KeyFacts& facts) noexcept;
+
+// What check() adds after DecideVerify answered VALID, in its order: the
+// address (FORBIDDEN), then the permission (INSUFFICIENT_PERMISSIONS). The
+// rate limit, the last step, is the caller's (shared memory). Settings that
+// did not parse fail closed (FORBIDDEN). Any other outcome is returned as is.
+struct CheckRequest {
+  bool has_permission = false;
+  std::string_view permission;
+  bool has_address = false;
+  uint8_t family = 0;
+  const uint8_t* addr = nullptr;
+};
+VerifyOutcome DecideCheck(const VerifyOutcome& verified, const KeySettings& settings,
+                          const CheckRequest& request) noexcept;
 
 }  // namespace insight::core

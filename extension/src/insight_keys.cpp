@@ -51,6 +51,7 @@ extern "C" void _PG_init(void) {
     insight::InitIdentitySettings();  // likewise
     insight::InitOrgPolicySettings();  // likewise
     insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
+    insight::InitPolicyFunctions();  // likewise
     insight::InitRateLimits(process_shared_preload_libraries_in_progress);  // likewise
     insight::DefineSettings();
     insight::InitPrincipal();

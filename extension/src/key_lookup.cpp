@@ -18,8 +18,10 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -41,6 +43,7 @@ struct Relations {
   AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
   AttrNumber k_disabled;
   AttrNumber k_created, p_org, p_max_lifetime;
+  AttrNumber k_settings;
   AttrNumber o_id;
   AttrNumber u_id, u_admin;
   AttrNumber m_user, m_org, m_role, m_generation;
@@ -104,6 +107,8 @@ Relations ResolveRelations() {
     r.k_generation = get_attnum(r.api_keys, "generation");
     // Likewise: before 1.2 no key is disabled.
     r.k_disabled = get_attnum(r.api_keys, "disabled_at");
+    // Absent before 1.2 as well: every key then has no settings.
+    r.k_settings = get_attnum(r.api_keys, "settings");
     r.o_id = Column(r.organizations, "id");
     r.u_id = Column(r.users, "id");
     r.u_admin = Column(r.users, "is_platform_admin");
@@ -150,6 +155,7 @@ struct RawKey {
   bool owner_admin;
   core::Role role;
   bool cacheable;  // read in a fresh snapshot: may be cached
+  char* settings;  // api_keys.settings as JSON text (palloc'd), or nullptr for none
 };
 
 // Inside PgCall: one equality probe of a unique index; read() sees the row.
@@ -237,6 +243,16 @@ void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, D
     if (r.k_disabled != InvalidAttrNumber) {
       (void)heap_getattr(tup, r.k_disabled, desc, &isnull);
       raw->disabled = !isnull;
+    }
+    if (r.k_settings != InvalidAttrNumber) {
+      Datum settings = heap_getattr(tup, r.k_settings, desc, &isnull);
+      if (!isnull) {
+        Jsonb* jb = DatumGetJsonbP(settings);
+        // The common case, '{}', needs no text and no parse.
+        if (!(JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) == 0)) {
+          raw->settings = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+        }
+      }
     }
   });
   if (raw->found && presented != nullptr &&
@@ -330,6 +346,31 @@ core::Uuid ToUuid(const pg_uuid_t& u) {
   return out;
 }
 
+// The stored settings in their compact form. configure_key wrote them after
+// the same validation, so a failure here means the row was written some other
+// way: the key then fails closed (check answers FORBIDDEN).
+void ParseSettings(const char* json, core::KeySettings* out) {
+  if (json == nullptr) {
+    *out = core::KeySettings{};
+    return;
+  }
+  std::string window, error;
+  if (!core::ParseKeySettings(json, false, out, &window, &error)) {
+    *out = core::KeySettings{};
+    out->invalid = true;
+    return;
+  }
+  if (out->has_rate_limit) {
+    std::optional<int64_t> us = IntervalMicroseconds(window);
+    if (!us) {
+      *out = core::KeySettings{};
+      out->invalid = true;
+      return;
+    }
+    out->rate_window_us = *us;
+  }
+}
+
 void FillRecord(const RawKey& raw, KeyRecord* rec) {
   rec->key_id = ToUuid(raw.id);
   rec->kind = raw.is_org ? core::KeyKind::Organization : core::KeyKind::User;
@@ -349,6 +390,9 @@ void FillRecord(const RawKey& raw, KeyRecord* rec) {
   f.owner_platform_admin = raw.owner_admin;
   f.owner_role = raw.role;
   f.disabled = raw.disabled;
+  ParseSettings(raw.settings, &rec->settings);
+  f.has_max_role = rec->settings.has_max_role;
+  f.max_role = rec->settings.max_role;
 }
 
 Datum InvalidateOnChange(FunctionCallInfo fcinfo) {
@@ -365,6 +409,33 @@ Datum InvalidateOnChange(FunctionCallInfo fcinfo) {
 }
 
 }  // namespace
+
+std::optional<int64_t> IntervalMicroseconds(const std::string& text) {
+  if (text.empty() || text.size() > 64) return std::nullopt;
+  char buf[65];
+  std::memcpy(buf, text.c_str(), text.size() + 1);
+  bool ok = false;
+  Interval iv{};
+  try {
+    // interval_in raises on a syntax error or an overflow; a pure parse holds
+    // no lock, buffer or snapshot, so the error is consumed here and the
+    // value is reported as not an interval.
+    iv = PgCall([&buf]() {
+      Interval* p = DatumGetIntervalP(
+          DirectFunctionCall3(interval_in, CStringGetDatum(buf), ObjectIdGetDatum(InvalidOid),
+                              Int32GetDatum(-1)));
+      return *p;
+    });
+    ok = true;
+  } catch (const PgError&) {
+    ok = false;
+  }
+  // Months have no fixed length: a window is given in days or less.
+  if (!ok || iv.month != 0 || iv.day < 0 || iv.time < 0) return std::nullopt;
+  __int128 us = static_cast<__int128>(iv.day) * USECS_PER_DAY + iv.time;
+  if (us < USECS_PER_SEC || us > static_cast<__int128>(INT64_MAX)) return std::nullopt;
+  return static_cast<int64_t>(us);
+}
 
 void InitKeyLookup() { CacheRegisterRelcacheCallback(OnRelcacheInvalidation, Datum(0)); }
 

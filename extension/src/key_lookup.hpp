@@ -4,6 +4,8 @@
 // standby and in a READ ONLY transaction.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "keys.hpp"
@@ -26,6 +28,10 @@ void InitKeyLookup();
 bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32],
                          bool* cacheable, const uint8_t* presented = nullptr);
 bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record);
+
+// A rate-limit window as PostgreSQL reads the interval text, in microseconds;
+// nullopt when it is not an interval, uses months or years, or is under 1 s.
+std::optional<int64_t> IntervalMicroseconds(const std::string& text);
 
 // Processes pending invalidation messages (cheap when there are none).
 void AcceptInvalidations();

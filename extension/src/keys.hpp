@@ -17,6 +17,7 @@ struct KeyRecord {
   std::optional<TimestampTz> expires_at;  // the effective expiry (docs/DESIGN.md)
   core::KeyFacts facts;
   std::optional<TimestampTz> stored_expires_at;  // the row's own expires_at
+  core::KeySettings settings;  // api_keys.settings, parsed once per cache miss
 };
 
 // Verifies key text. Never raises for any input: bad text is MALFORMED before

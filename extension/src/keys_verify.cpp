@@ -12,12 +12,14 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
 #include "key_lookup.hpp"
 #include "keys.hpp"
 #include "principal.hpp"
+#include "rate_limits.hpp"
 #include "usage_stats.hpp"
 #include "verify_cache.hpp"
 
@@ -26,6 +28,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
+#include "utils/inet.h"
 }
 
 namespace insight {
@@ -36,8 +39,8 @@ namespace {
 // last_used_at is then at most insight.last_used_flush_interval + 1 s old.
 constexpr TimestampTz kReportEvery = USECS_PER_SEC;
 
-// The blessed result descriptors of verify and authenticate (3 functions, one
-// row shape), built once per backend: fn_extra does not survive from one
+// The blessed result descriptors of verify, authenticate and check (5
+// functions, two row shapes), built once per backend: fn_extra does not survive from one
 // execution of a prepared statement to the next, and building the descriptor
 // from pg_proc was a tenth of a verify statement. Keyed by function OID, so a
 // re-created extension (new OIDs) builds new ones.
@@ -45,7 +48,7 @@ struct ResultShape {
   Oid fn_oid;
   TupleDesc desc;  // in CacheMemoryContext
 };
-ResultShape g_shapes[4];
+ResultShape g_shapes[8];
 
 TupleDesc ResultDesc(FunctionCallInfo fcinfo) {  // inside PgCall
   Oid fn_oid = fcinfo->flinfo->fn_oid;
@@ -72,18 +75,30 @@ TupleDesc ResultDesc(FunctionCallInfo fcinfo) {  // inside PgCall
   return desc;
 }
 
+// What check() adds to verify's eight columns.
+struct RateLimitColumns {
+  bool present = false;  // the key has a rate limit
+  bool known = false;    // remaining and reset were computed
+  int32 remaining = 0;
+  TimestampTz reset = 0;
+};
+
+// The key is described (key_id ... expires_at) for every code after its secret
+// was proven; role only when VALID.
+bool Describes(core::VerifyCode code) {
+  return code != core::VerifyCode::Malformed && code != core::VerifyCode::NotFound;
+}
+
 Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
-                     const KeyRecord& rec) {
-  bool describe = out.code == core::VerifyCode::Valid || out.code == core::VerifyCode::Expired ||
-                  out.code == core::VerifyCode::OwnerInactive ||
-                  out.code == core::VerifyCode::Disabled;
+                     const KeyRecord& rec, const RateLimitColumns* limits = nullptr) {
+  bool describe = Describes(out.code);
   std::string_view code = core::VerifyCodeName(out.code);
   std::string_view kind = core::KindName(rec.kind);
   std::string_view role = out.role;
   return PgCall([&]() {
     TupleDesc desc = ResultDesc(fcinfo);
-    Datum values[8];
-    bool nulls[8] = {false, false, true, true, true, true, true, true};
+    Datum values[10];
+    bool nulls[10] = {false, false, true, true, true, true, true, true, true, true};
     values[0] = BoolGetDatum(out.code == core::VerifyCode::Valid);
     values[1] =
         PointerGetDatum(cstring_to_text_with_len(code.data(), static_cast<int>(code.size())));
@@ -107,9 +122,50 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
       }
       if (rec.expires_at) values[7] = TimestampTzGetDatum(*rec.expires_at), nulls[7] = false;
     }
+    if (limits != nullptr && limits->known) {
+      values[8] = Int32GetDatum(limits->remaining), nulls[8] = false;
+      values[9] = TimestampTzGetDatum(limits->reset), nulls[9] = false;
+    }
+    if (desc->natts != (limits != nullptr ? 10 : 8)) elog(ERROR, "unexpected result shape");
     // heap_form_tuple copies the by-reference values, so the stack uuids are fine.
     return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
   });
+}
+
+// The last step of check() and authenticate(): counts this request against
+// the key's rate limit in shared memory (only a request that reached this
+// step counts). A key without a rate limit passes. When the limiter is not
+// available (not preloaded, table full) a key that has a limit is refused
+// (RATE_LIMITED), never let through unlimited (docs/SECURITY.md, "Rate limits").
+core::VerifyOutcome ApplyRateLimit(const core::VerifyOutcome& out, const KeyRecord& rec,
+                                   RateLimitColumns* cols) {
+  cols->present = rec.settings.has_rate_limit;
+  if (out.code != core::VerifyCode::Valid || !rec.settings.has_rate_limit) return out;
+  RateLimitSpec spec{rec.settings.rate_limit, rec.settings.rate_window_us};
+  RateLimitResult r = ConsumeRateLimit(rec.key_id, spec, GetCurrentTimestamp());
+  if (r.available) {
+    cols->known = true;
+    cols->remaining = r.remaining;
+    cols->reset = r.reset;
+  }
+  if (!r.available || !r.allowed) return {core::VerifyCode::RateLimited, {}};
+  return out;
+}
+
+// The client address argument as bytes, read from the inet datum itself.
+// A netmask on the argument is ignored: the address is what is checked.
+bool AddressArgument(FunctionCallInfo fcinfo, int argno, core::CheckRequest* req,
+                     uint8_t bytes[16]) {
+  if (PG_NARGS() <= argno || PG_ARGISNULL(argno)) return false;
+  inet* addr = PgCall([fcinfo, argno]() { return PG_GETARG_INET_PP(argno); });
+  int family = ip_family(addr);
+  int len = family == PGSQL_AF_INET ? 4 : 16;
+  std::memset(bytes, 0, 16);
+  std::memcpy(bytes, ip_addr(addr), len);
+  req->has_address = true;
+  req->family = family == PGSQL_AF_INET ? 4 : 6;
+  req->addr = bytes;
+  return true;
 }
 
 // The argument as key text, or nullopt when it cannot be a key. The size is
@@ -229,14 +285,25 @@ void InitVerify(bool preloading) {
 static Datum Verify(FunctionCallInfo fcinfo) {
   KeyRecord rec;
   core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
+  // No address to check: a key with allowed_cidrs answers FORBIDDEN. verify
+  // never counts against a rate limit.
+  out = core::DecideCheck(out, rec.settings, core::CheckRequest{});
   return BuildVerifyRow(fcinfo, out, rec);
 }
 
+// authenticate(api_key[, scope]) and authenticate(api_key, scope, client_addr):
+// check()'s steps without a permission, counted against the rate limit.
 static Datum Authenticate(FunctionCallInfo fcinfo) {
   PrincipalScope scope = ScopeArgument(fcinfo, 1);
   RequireMaySetPrincipal();  // before the key is looked at or its use recorded
+  core::CheckRequest req;
+  uint8_t addr[16];
+  AddressArgument(fcinfo, 2, &req, addr);
   KeyRecord rec;
   core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
+  out = core::DecideCheck(out, rec.settings, req);
+  RateLimitColumns limits;
+  out = ApplyRateLimit(out, rec, &limits);
   if (out.code != core::VerifyCode::Valid) {
     // Never echo the key: the code is all the caller learns.
     throw SqlError(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
@@ -244,6 +311,24 @@ static Datum Authenticate(FunctionCallInfo fcinfo) {
   }
   SetKeyPrincipal(rec.key_id, scope);
   return BuildVerifyRow(fcinfo, out, rec);
+}
+
+static Datum Check(FunctionCallInfo fcinfo) {
+  core::CheckRequest req;
+  text* permission = nullptr;
+  if (!PG_ARGISNULL(1)) {
+    permission = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(1); });
+    req.has_permission = true;
+    req.permission = std::string_view(VARDATA_ANY(permission), VARSIZE_ANY_EXHDR(permission));
+  }
+  uint8_t addr[16];
+  AddressArgument(fcinfo, 2, &req, addr);
+  KeyRecord rec;
+  core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
+  out = core::DecideCheck(out, rec.settings, req);
+  RateLimitColumns limits;
+  out = ApplyRateLimit(out, rec, &limits);
+  return BuildVerifyRow(fcinfo, out, rec, &limits);
 }
 
 static Datum VerifyCacheStatusSql(FunctionCallInfo fcinfo) {
@@ -260,4 +345,5 @@ static Datum VerifyCacheStatusSql(FunctionCallInfo fcinfo) {
 
 INSIGHT_SQL_FUNCTION(insight_verify, insight::Verify)
 INSIGHT_SQL_FUNCTION(insight_authenticate, insight::Authenticate)
+INSIGHT_SQL_FUNCTION(insight_check, insight::Check)
 INSIGHT_SQL_FUNCTION(insight_verify_cache_status, insight::VerifyCacheStatusSql)

@@ -46,6 +46,7 @@ struct FactsCache {
   uint64 generation = 0;
   PrincipalSource source = PrincipalSource::None;
   core::PrincipalFacts facts;
+  core::KeySettings key_settings;  // a key principal's settings (has_scope), else empty
 };
 
 FactsCache g_cache;
@@ -92,9 +93,11 @@ bool ExplicitBoundTo(Oid pg_user) {
          g_explicit.bound_session_user == GetSessionUserId();
 }
 
-void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source) {
+void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source,
+               core::KeySettings* settings) {
   *facts = core::PrincipalFacts{};
   *source = PrincipalSource::None;
+  *settings = core::KeySettings{};
   // Any other role is treated as it would be without a principal.
   bool bound = ExplicitBoundTo(pg_user);
 
@@ -103,6 +106,11 @@ void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source
     if (VerifyKeyId(g_explicit.id, &rec).code != core::VerifyCode::Valid) return;  // nobody
     *source = PrincipalSource::ApiKey;
     facts->org = rec.org;
+    // max_role caps every right the key principal has (docs/SECURITY.md,
+    // "Narrower keys"); its scopes answer insight.has_scope().
+    facts->key_capped = rec.settings.has_max_role;
+    facts->key_ceiling = rec.settings.has_max_role ? rec.settings.max_role : core::Role::OrgAdmin;
+    *settings = rec.settings;
     if (rec.kind == core::KeyKind::Organization) {
       facts->kind = core::PrincipalKind::OrgKey;
     } else {
@@ -278,7 +286,7 @@ const core::PrincipalFacts& CurrentFacts() {
     return g_cache.facts;
   }
   g_cache.valid = false;
-  LoadFacts(pg_user, &g_cache.facts, &g_cache.source);
+  LoadFacts(pg_user, &g_cache.facts, &g_cache.source, &g_cache.key_settings);
   g_cache.lxid = lxid;
   g_cache.statement_start = statement_start;
   g_cache.command = command;
@@ -286,6 +294,11 @@ const core::PrincipalFacts& CurrentFacts() {
   g_cache.generation = g_generation;
   g_cache.valid = true;
   return g_cache.facts;
+}
+
+const core::KeySettings& CurrentKeySettings() {
+  CurrentFacts();
+  return g_cache.key_settings;
 }
 
 Actor CurrentActor() {
@@ -384,10 +397,12 @@ static Datum WhoAmI(FunctionCallInfo fcinfo) {
       break;
   }
   if (f.kind == core::PrincipalKind::UserKey) {
-    role = core::ReportedRole(f.platform_admin, f.memberships.empty() ? core::Role::None
-                                                                      : f.memberships[0].role);
+    role = core::CappedKeyRole(core::KeyKind::User, f.platform_admin,
+                               f.memberships.empty() ? core::Role::None : f.memberships[0].role,
+                               f.key_capped, f.key_ceiling);
   } else if (f.kind == core::PrincipalKind::OrgKey) {
-    role = core::RoleName(core::Role::OrgAdmin);
+    role = core::CappedKeyRole(core::KeyKind::Organization, false, core::Role::OrgAdmin,
+                               f.key_capped, f.key_ceiling);
   }
   bool has_user = f.kind == core::PrincipalKind::User || f.kind == core::PrincipalKind::UserKey;
   bool has_org = f.kind == core::PrincipalKind::UserKey || f.kind == core::PrincipalKind::OrgKey;

@@ -3,6 +3,7 @@
 // client can SET, write or call changes it.
 #pragma once
 
+#include "../core/key_settings.hpp"
 #include "../core/permissions.hpp"
 #include "spi_bridge.hpp"
 
@@ -14,6 +15,9 @@ enum class PrincipalScope : uint8_t { Transaction, Session };
 // Facts about whoever acts now, loaded once per statement (and whenever the
 // principal changes). The reference stays valid until the next call.
 const core::PrincipalFacts& CurrentFacts();
+// The key principal's settings, loaded with CurrentFacts() (empty for any
+// other principal). The reference stays valid until the next call.
+const core::KeySettings& CurrentKeySettings();
 
 // Who is recorded as the actor of changes: captured before the extension
 // elevates, so triggers fired by its own statements see the real actor.
@@ -55,5 +59,10 @@ PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
 // principal on DISCARD ALL, RESET ALL and SET/RESET SESSION AUTHORIZATION;
 // called from _PG_init.
 void InitPrincipal();
+
+// insight.parallel_principal and the executor hook that hands the principal
+// to parallel workers (app_policies.cpp); called from _PG_init before the
+// insight.* prefix is reserved.
+void InitPolicyFunctions();
 
 }  // namespace insight

@@ -301,6 +301,10 @@ void CountVerify(core::VerifyCode code) noexcept {
       return CountEvent(StatCounter::OwnerInactive);
     case core::VerifyCode::Disabled:
       return;  // not one of insight.stats' counters
+    case core::VerifyCode::Forbidden:
+    case core::VerifyCode::InsufficientPermissions:
+    case core::VerifyCode::RateLimited:
+      return;  // decided after the lookup counted: check() answers them
   }
 }
 

@@ -117,11 +117,11 @@ void DefineVerifyCacheSettings() {
         AllocSetContextCreate(TopMemoryContext, "insight_keys verify cache", ALLOCSET_SMALL_SIZES);
   }
   // Superuser-only: the size decides how much memory every backend may pin
-  // (about 150 MB at the maximum), which is not for any role to choose.
+  // (about 620 MB at the maximum), which is not for any role to choose.
   DefineCustomIntVariable(
       "insight.verify_cache_size",
       "Verified keys each backend keeps in memory (0 disables the cache).",
-      "Each entry takes about 200 bytes; entries are dropped on any change to keys, users, "
+      "Each entry takes about 620 bytes; entries are dropped on any change to keys, users, "
       "memberships or organizations.",
       &g_verify_cache_size, 10000, 0, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }

@@ -1,7 +1,8 @@
 // libFuzzer harness over the pure core on the path every request takes:
 // verify's argument check (size bounds, then ParseKey, then DecideVerify), the
 // key codec (ParseKey, MakeHint, Base62Decode, Base62EncodeFixed) and the log
-// redaction (RedactKeys, MaskKeysInPlace). Built with ASan + UBSan by
+// redaction (RedactKeys, MaskKeysInPlace), and a key's settings (the scope
+// matcher, the CIDR and address parsers, the settings JSON parser). Built with ASan + UBSan by
 // tests/fuzz/run.sh; every check below is an invariant, so a failure aborts
 // and libFuzzer saves the input.
 //
@@ -17,6 +18,7 @@
 #include <string_view>
 
 #include "key_codec.hpp"
+#include "key_settings.hpp"
 #include "permissions.hpp"
 #include "redact.hpp"
 #include "verify_decision.hpp"
@@ -113,6 +115,48 @@ void CodecChecks(std::string_view text) {
   }
 }
 
+// Settings: the parsers never read out of bounds, accept only what their
+// invariants allow, and the matchers agree with them.
+void SettingsChecks(std::string_view text) {
+  Cidr cidr;
+  if (ParseCidr(text, &cidr)) {
+    FUZZ_CHECK(cidr.family == 4 || cidr.family == 6);
+    FUZZ_CHECK(cidr.prefix <= (cidr.family == 4 ? 32 : 128));
+    // The network address lies inside its own CIDR.
+    FUZZ_CHECK(CidrContains(cidr, cidr.family, cidr.addr));
+  }
+  uint8_t family = 0, addr[16];
+  if (ParseAddress(text, &family, addr)) {
+    FUZZ_CHECK(family == 4 || family == 6);
+    Cidr host;
+    FUZZ_CHECK(ParseCidr(text, &host) && host.prefix == (family == 4 ? 32 : 128));
+    FUZZ_CHECK(CidrContains(host, family, addr));
+  }
+  // A scope matches itself; split the input into scope and permission at the
+  // first NUL-free '|' to exercise every pair.
+  FUZZ_CHECK(ScopeMatches(text, text));
+  size_t bar = text.find('|');
+  if (bar != std::string_view::npos) {
+    std::string_view scope = text.substr(0, bar), permission = text.substr(bar + 1);
+    bool match = ScopeMatches(scope, permission);
+    if (scope.empty() || scope.back() != '*') FUZZ_CHECK(match == (scope == permission));
+    if (match && !scope.empty() && scope.back() == '*') {
+      FUZZ_CHECK(permission.substr(0, scope.size() - 1) == scope.substr(0, scope.size() - 1));
+    }
+  }
+  for (bool allow_null : {false, true}) {
+    KeySettings settings;
+    std::string window, error;
+    if (ParseKeySettings(text, allow_null, &settings, &window, &error)) {
+      FUZZ_CHECK(settings.scope_count <= kMaxScopes && settings.cidr_count <= kMaxCidrs);
+      for (size_t i = 0; i < settings.scope_count; i++) FUZZ_CHECK(ValidScope(settings.Scope(i)));
+      FUZZ_CHECK(!settings.has_rate_limit || (settings.rate_limit >= 1 && !window.empty()));
+    } else {
+      FUZZ_CHECK(!error.empty());
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -121,6 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // 1. The input as it comes.
   CodecChecks(text);
   VerifyPath(text, data, size);
+  SettingsChecks(text);
 
   // 2. The input with its checksum made right: ParseKey must accept exactly
   //    the documented shape.

@@ -20,7 +20,8 @@ if ! command -v "$CXX_FUZZ" >/dev/null; then
 fi
 
 CORE=(extension/core/key_codec.cpp extension/core/redact.cpp
-      extension/core/verify_decision.cpp extension/core/permissions.cpp)
+      extension/core/verify_decision.cpp extension/core/permissions.cpp
+      extension/core/key_settings.cpp)
 echo "== build $OUT/fuzz_keys"
 if ! "$CXX_FUZZ" -std=c++17 -g -O1 -fno-omit-frame-pointer \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -406,5 +406,69 @@ TEST(PermissionMatrix, UserKeyWithoutOwnerIsNobodysOwn) {
   EXPECT_FALSE(MayViewKey(p, KeyKind::Organization, kOrgO, &kSelf));
 }
 
+// max_role: the ceiling is the lower of two roles, and every decision about a
+// key principal follows the capped role (an org key capped at read_only can
+// view its organization but not view or revoke its keys).
+TEST(Roles, LowerRoleOrdering) {
+  const Role order[] = {Role::None, Role::ReadOnly, Role::ReadWrite, Role::OrgAdmin};
+  for (int i = 0; i < 4; i++) {
+    for (int j = 0; j < 4; j++) {
+      EXPECT_EQ(LowerRole(order[i], order[j]), order[std::min(i, j)]) << i << "," << j;
+    }
+  }
+}
+
+TEST(Roles, CappedKeyRole) {
+  EXPECT_EQ(CappedKeyRole(KeyKind::Organization, false, Role::None, false, Role::OrgAdmin), "org_admin");
+  EXPECT_EQ(CappedKeyRole(KeyKind::Organization, false, Role::None, true, Role::ReadOnly), "read_only");
+  EXPECT_EQ(CappedKeyRole(KeyKind::User, false, Role::ReadWrite, true, Role::OrgAdmin), "read_write");
+  EXPECT_EQ(CappedKeyRole(KeyKind::User, false, Role::OrgAdmin, true, Role::ReadWrite), "read_write");
+  EXPECT_EQ(CappedKeyRole(KeyKind::User, true, Role::None, false, Role::OrgAdmin), "platform_admin");
+  EXPECT_EQ(CappedKeyRole(KeyKind::User, true, Role::None, true, Role::OrgAdmin), "org_admin");
+  EXPECT_EQ(CappedKeyRole(KeyKind::User, true, Role::ReadOnly, true, Role::ReadWrite), "read_write");
+}
+
+TEST(PermissionMatrix, KeyCeilingAppliesEverywhere) {
+  PrincipalFacts org_key = OrgKey(kOrgO);
+  org_key.key_capped = true;
+  org_key.key_ceiling = Role::ReadOnly;
+  EXPECT_EQ(EffectiveRole(org_key, kOrgO), Role::ReadOnly);
+  EXPECT_EQ(EffectiveRole(org_key, kOrgP), Role::None);
+  EXPECT_TRUE(MayViewOrganization(org_key, kOrgO));
+  EXPECT_FALSE(MayViewKey(org_key, KeyKind::Organization, kOrgO, nullptr));
+  EXPECT_FALSE(MayViewKey(org_key, KeyKind::User, kOrgO, &kOther));
+  EXPECT_FALSE(MayViewMembers(org_key, kOrgO));
+  EXPECT_FALSE(MayViewAuditEvent(org_key, &kOrgO, nullptr, nullptr));
+  org_key.key_ceiling = Role::OrgAdmin;
+  EXPECT_TRUE(MayViewKey(org_key, KeyKind::Organization, kOrgO, nullptr));
+
+  PrincipalFacts admin_key = Person(PrincipalKind::UserKey, false, {{kOrgO, Role::OrgAdmin}}, kOrgO);
+  admin_key.key_capped = true;
+  admin_key.key_ceiling = Role::ReadWrite;
+  EXPECT_EQ(EffectiveRole(admin_key, kOrgO), Role::ReadWrite);
+  EXPECT_FALSE(MayViewKey(admin_key, KeyKind::Organization, kOrgO, nullptr));
+  EXPECT_TRUE(MayViewKey(admin_key, KeyKind::User, kOrgO, &kSelf));  // its owner's own keys
+  PrincipalFacts platform_key = Person(PrincipalKind::UserKey, true, {}, kOrgO);
+  platform_key.key_capped = true;
+  platform_key.key_ceiling = Role::ReadOnly;
+  EXPECT_EQ(EffectiveRole(platform_key, kOrgO), Role::ReadOnly);
+  // A person's own rights are never capped by a key's settings.
+  PrincipalFacts person = Person(PrincipalKind::User, false, {{kOrgO, Role::OrgAdmin}});
+  person.key_ceiling = Role::ReadOnly;
+  EXPECT_EQ(EffectiveRole(person, kOrgO), Role::OrgAdmin);
+}
+
+TEST(PermissionMatrix, ActsInOrg) {
+  EXPECT_FALSE(ActsInOrg(Nobody(), kOrgO));
+  EXPECT_TRUE(ActsInOrg(OperatorPrincipal(), kOrgO));
+  EXPECT_TRUE(ActsInOrg(Person(PrincipalKind::User, true, {}), kOrgP));
+  EXPECT_TRUE(ActsInOrg(Person(PrincipalKind::User, false, {{kOrgO, Role::ReadOnly}}), kOrgO));
+  EXPECT_FALSE(ActsInOrg(Person(PrincipalKind::User, false, {{kOrgO, Role::ReadOnly}}), kOrgP));
+  EXPECT_TRUE(ActsInOrg(OrgKey(kOrgO), kOrgO));
+  EXPECT_FALSE(ActsInOrg(OrgKey(kOrgO), kOrgP));
+  EXPECT_TRUE(ActsInOrg(Person(PrincipalKind::UserKey, false, {{kOrgO, Role::ReadOnly}}, kOrgO), kOrgO));
+  EXPECT_FALSE(ActsInOrg(Person(PrincipalKind::UserKey, true, {}, kOrgO), kOrgP));
+}
+
 }  // namespace
 }  // namespace insight::core
