@@ -129,6 +129,10 @@ for node in "$SYNC" "$ASYNC"; do
     "VALID organization org_admin" "$kind: verify answers VALID for an organization key"
   is "$(q "$node" "SELECT code FROM insight.verify('${alice_key}x')")" "MALFORMED" \
     "$kind: verify answers MALFORMED for a damaged key"
+  is "$(q "$node" "SELECT concat_ws(' ', code, key_id, role, rate_limit_remaining IS NULL) FROM insight.check('$alice_key', 'investigations:read', '127.0.0.1')")" \
+    "VALID $alice_id read_write t" "$kind: check answers VALID for a key without settings"
+  is "$(q "$node" "SELECT code FROM insight.check('${alice_key}x')")" "MALFORMED" \
+    "$kind: check answers MALFORMED for a damaged key"
   is "$(q "$node" "BEGIN READ ONLY; SELECT code FROM insight.authenticate('$alice_key');
       SELECT concat_ws(' ', kind, via, role) FROM insight.whoami();
       SELECT string_agg(name, ',' ORDER BY name) FROM insight.keys; COMMIT;")" \
