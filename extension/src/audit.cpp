@@ -84,10 +84,12 @@ Datum AnnounceAudit(FunctionCallInfo fcinfo) {
     if (id_null || action_null) elog(ERROR, "insight_keys: audit row without id or action");
     return AuditRow{DatumGetInt64(id), DatumGetTextPCopy(action)};
   });
-  core::JsonObject payload;
-  payload.AddNumber("id", row.id)
-      .Add("action", std::string_view(VARDATA_ANY(row.action), VARSIZE_ANY_EXHDR(row.action)));
-  std::string body = payload.Str();
+  // Laid out as jsonb prints it, {"id": 42, "action": "key.revoked"}, so a
+  // listener comparing text sees what payload::jsonb::text gives.
+  std::string body = "{\"id\": " + std::to_string(row.id) + ", \"action\": ";
+  core::AppendJsonString(&body,
+                         std::string_view(VARDATA_ANY(row.action), VARSIZE_ANY_EXHDR(row.action)));
+  body += "}";
   const char* p = body.c_str();
   PgCall([p]() { Async_Notify(kChannel, p); });
   return PointerGetDatum(td->tg_trigtuple);

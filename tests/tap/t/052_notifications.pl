@@ -1,5 +1,5 @@
 # Every audit event is announced on channel insight_keys after its transaction
-# commits, with the payload {"id":<insight.audit id>,"action":"<action>"} and
+# commits, with the payload {"id": <insight.audit id>, "action": "<action>"} and
 # nothing else; nothing for a rolled-back transaction or savepoint. Events the
 # cascade worker records (set-based, in its own transactions) are announced
 # too. A psql session LISTENs; "nothing arrived" is shown with a barrier: a
@@ -54,8 +54,8 @@ sub last_audit { return split /\|/, sql(q{SELECT id, action FROM insight.audit_l
 my ($k1_id, $k1) = split /\|/, sql(qq{SELECT key_id, api_key FROM insight.generate_user_key('$org', 'first')}, 'alice');
 my ($id, $action) = last_audit();
 is($action, 'key.generated', 'generate_user_key is audited as key.generated');
-is_deeply([receive(1)], [qq({"id":$id,"action":"key.generated"})],
-	'the listener receives {"id":<audit id>,"action":"key.generated"} after the commit');
+is_deeply([receive(1)], [qq({"id": $id, "action": "key.generated"})],
+	'the listener receives {"id": <audit id>, "action": "key.generated"} after the commit');
 is(sql(qq{SELECT action FROM insight.audit WHERE id = $id}), 'key.generated',
 	'the id is the row id that insight.audit shows');
 
@@ -63,7 +63,7 @@ is(sql(qq{SELECT action FROM insight.audit WHERE id = $id}), 'key.generated',
 sql(qq{BEGIN; SELECT insight.generate_user_key('$org', 'rolled back'); ROLLBACK;}, 'alice');
 sql(qq{SELECT insight.revoke_key('$k1_id')}, 'alice');
 ($id, $action) = last_audit();
-is_deeply([receive(1)], [qq({"id":$id,"action":"key.revoked"})],
+is_deeply([receive(1)], [qq({"id": $id, "action": "key.revoked"})],
 	'nothing for a rolled-back transaction: the next payload is the revocation committed after it');
 
 # ---- a rolled-back savepoint: only what the transaction kept
@@ -79,7 +79,7 @@ my @kept = split /\n/, sql(q{SELECT id FROM insight.audit_log WHERE detail->>'na
 is(scalar(@kept), 1, 'the released savepoint\'s event is in the audit');
 is(sql(q{SELECT count(*) FROM insight.audit_log WHERE detail->>'name' = 'in a rolled-back savepoint'}), '0',
 	'the rolled-back savepoint\'s event is not');
-is_deeply([receive(1)], [qq({"id":$kept[0],"action":"key.generated"})],
+is_deeply([receive(1)], [qq({"id": $kept[0], "action": "key.generated"})],
 	'nothing for a rolled-back savepoint; the released one is announced');
 
 # ---- several events in one transaction, and a leaked-key report by nobody
@@ -88,11 +88,11 @@ SELECT api_key FROM insight.generate_user_key('$org', 'two a');
 SELECT api_key FROM insight.generate_user_key('$org', 'two b');
 COMMIT;}, 'alice');
 my @two = split /\n/, sql(q{SELECT id FROM insight.audit_log WHERE detail->>'name' IN ('two a', 'two b') ORDER BY id});
-is_deeply([receive(2)], [map { qq({"id":$_,"action":"key.generated"}) } @two],
+is_deeply([receive(2)], [map { qq({"id": $_, "action": "key.generated"}) } @two],
 	'two events of one transaction: two payloads, in order');
 is(sql(qq{SELECT insight.report_leaked('$k2', 'found in a public gist')}, 'watcher'), 't', 'nobody reports a leaked key');
 ($id, $action) = last_audit();
-is_deeply([receive(1)], [qq({"id":$id,"action":"key.revoked"})], 'the leaked-key report is announced as key.revoked');
+is_deeply([receive(1)], [qq({"id": $id, "action": "key.revoked"})], 'the leaked-key report is announced as key.revoked');
 sql(qq{BEGIN; SELECT insight.report_leaked('$k3'); ROLLBACK;}, 'watcher');
 
 # ---- the worker: deleting bob queues a cascade; the worker deletes his key
@@ -106,13 +106,13 @@ my @worker_rows = split /\n/, sql(q{SELECT id || ',' || action FROM insight.audi
 ok((grep { /,key\.deleted$/ } @worker_rows) >= 1, 'the worker audited the key it deleted');
 
 # ---- everything committed was announced exactly once, nothing else was
-my @expected = map { my ($i, $a) = split /\|/; qq({"id":$i,"action":"$a"}) }
+my @expected = map { my ($i, $a) = split /\|/; qq({"id": $i, "action": "$a"}) }
   split /\n/, sql(qq{SELECT id, action FROM insight.audit_log WHERE id >= $first_id ORDER BY id});
 receive(scalar(@expected) - scalar(@received));
 my %order = map { $expected[$_] => $_ } 0 .. $#expected;
 is_deeply([sort { ($order{$a} // -1) <=> ($order{$b} // -1) } @received], \@expected,
 	'every committed audit row was announced once, including the worker\'s, and nothing else');
-my @worker_payloads = map { my ($i, $a) = split /,/; qq({"id":$i,"action":"$a"}) } @worker_rows;
+my @worker_payloads = map { my ($i, $a) = split /,/; qq({"id": $i, "action": "$a"}) } @worker_rows;
 is(scalar(grep { my $p = $_; grep { $_ eq $p } @received } @worker_payloads), scalar(@worker_rows),
 	'the worker\'s events (key.deleted, cascade.applied) were announced');
 
@@ -121,8 +121,8 @@ my @keys = ($k1, $k2, $k3);
 is(scalar(grep { my $p = $_; grep { index($p, $_) >= 0 } @keys } @received), 0, 'no payload holds a key');
 is(scalar(grep { /ik_(user|org)_/ || /[0-9a-f]{8}-[0-9a-f]{4}-/ } @received), 0,
 	'no payload holds key text or a uuid (key, organization or user id)');
-is(scalar(grep { !/^\{"id":\d+,"action":"[a-z_.]+"\}$/ } @received), 0,
-	'every payload is exactly {"id":<n>,"action":"<action>"}');
+is(scalar(grep { !/^\{"id": \d+, "action": "[a-z_.]+"\}$/ } @received), 0,
+	'every payload is exactly {"id": <n>, "action": "<action>"}');
 
 $listener->quit;
 $node->stop;
