@@ -124,7 +124,8 @@ json KeyRows(pqxx::work& tx) {
       "hint,"
       " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"
       " to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"
-      " to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
+      " to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"
+      " to_char(disabled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
       " FROM insight.keys ORDER BY created_at, key_id");
   json keys = json::array();
   for (const auto& row : r) {
@@ -138,7 +139,8 @@ json KeyRows(pqxx::work& tx) {
                     {"hint", Text(row[7])},
                     {"created_at", Nullable(row[8])},
                     {"expires_at", Nullable(row[9])},
-                    {"last_used_at", Nullable(row[10])}});
+                    {"last_used_at", Nullable(row[10])},
+                    {"disabled_at", Nullable(row[11])}});
   }
   return keys;
 }
@@ -210,6 +212,29 @@ class Console {
         SendJson(out, 200, json{{"revoked", id}});
       });
     });
+    svr.Post(R"(/app/keys/([^/]+)/rotate)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               WithSession(req, res, [&id](Session&, pqxx::work& tx, httplib::Response& out) {
+                 Rotate(id, tx, out);
+               });
+             });
+    svr.Post(R"(/app/keys/([^/]+)/disable)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               WithSession(req, res, [&id](Session&, pqxx::work& tx, httplib::Response& out) {
+                 tx.exec_params("SELECT insight.disable_key($1::uuid)", id);
+                 SendJson(out, 200, json{{"disabled", id}});
+               });
+             });
+    svr.Post(R"(/app/keys/([^/]+)/enable)",
+             [this](const httplib::Request& req, httplib::Response& res) {
+               std::string id = req.matches[1];
+               WithSession(req, res, [&id](Session&, pqxx::work& tx, httplib::Response& out) {
+                 tx.exec_params("SELECT insight.enable_key($1::uuid)", id);
+                 SendJson(out, 200, json{{"enabled", id}});
+               });
+             });
 
     svr.Get("/api/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
       WithApiKey(req, res, [](pqxx::work& tx, httplib::Response& out) {
@@ -459,6 +484,14 @@ class Console {
         tx.exec_params(std::string("SELECT key_id::text, api_key FROM insight.") + fn +
                            "($1::uuid, $2, (NULLIF($3, '')::date::timestamp AT TIME ZONE 'UTC'))",
                        str("org_id"), str("name"), str("expires_on"));
+    SendJson(res, 200, json{{"key_id", Text(r[0][0])}, {"api_key", Text(r[0][1])}});
+  }
+
+  // Grace 0: the old key is revoked in the same transaction, as Delete does;
+  // the new key is shown once, like a generated one.
+  static void Rotate(const std::string& id, pqxx::work& tx, httplib::Response& res) {
+    pqxx::result r =
+        tx.exec_params("SELECT key_id::text, api_key FROM insight.rotate_key($1::uuid)", id);
     SendJson(res, 200, json{{"key_id", Text(r[0][0])}, {"api_key", Text(r[0][1])}});
   }
 

@@ -175,6 +175,33 @@ def generate(driver, kind, org_name, key_name):
     return key
 
 
+def read_key_window(driver, name):
+    """Waits for the one-time key window, checks it, copies, closes; returns the key."""
+    wait(driver).until(lambda d: d.execute_script("return document.getElementById('key-window').open"))
+    key = driver.find_element(By.ID, "key-value").get_attribute("value")
+    window = driver.find_element(By.ID, "key-window").text
+    check("Copy the key. You will not be able to view it again after you close the window." in window,
+          f"the {name} window carries the seed's warning")
+    check(driver.find_element(By.ID, "key-copy").text == "Copy", f"the {name} window has a Copy button")
+    shot(driver, f"{name}-key-window")
+    driver.find_element(By.ID, "key-copy").click()
+    wait(driver).until(EC.visibility_of_element_located((By.ID, "key-copied")))
+    driver.find_element(By.ID, "key-close").click()
+    wait(driver).until(lambda d: not d.execute_script("return document.getElementById('key-window').open"))
+    return key
+
+
+def row_state(driver, key_id):
+    """(state cell, toggle button) of a key's row, read in one script: the list
+    re-renders after every change, so element handles would go stale."""
+    found = driver.execute_script(
+        """const tr = document.querySelector('tr[data-key-id="' + arguments[0] + '"]');
+           if (!tr) return null;
+           return [tr.querySelector('td.state').textContent, tr.querySelector('button.toggle').textContent];""",
+        key_id)
+    return tuple(found) if found else None
+
+
 def wait_for_row(driver, key_id, present):
     wait(driver).until(lambda d: (row_for(d, key_id) is not None) == present)
 
@@ -203,6 +230,17 @@ def post_key(driver, body):
                                  body: arguments[0]}))
            .then(r => r.json().then(j => done([r.status, j])), e => done([-1, {}]));""",
         json.dumps(body))
+
+
+def fetch_json(driver, path):
+    """An empty POST to path from the page with its CSRF token; returns (status, JSON)."""
+    return driver.execute_async_script(
+        """const done = arguments[arguments.length - 1];
+           fetch('/app/me', {credentials: 'same-origin'}).then(r => r.json()).then(me =>
+             fetch(arguments[0], {method: 'POST', credentials: 'same-origin',
+                                  headers: {'X-CSRF-Token': me.csrf_token}}))
+           .then(r => r.json().then(j => done([r.status, j])), e => done([-1, {}]));""",
+        path)
 
 
 def main(driver):
@@ -289,6 +327,56 @@ def main(driver):
     check(verify_code(key) == "NOT_FOUND", "accepting the confirmation revokes the key (NOT_FOUND)")
     check("was deleted" in visible_text(driver, "message"), "the page says the key was deleted")
     shot(driver, "plain-user-after-delete")
+
+    # rotate: a new key shown once, the old one revoked at once
+    old_key = generate(driver, "user", "Acme", "browser rotated key")
+    old_id = key_id_by_name("browser rotated key")
+    wait_for_row(driver, old_id, True)
+    row_for(driver, old_id).find_element(By.CSS_SELECTOR, "button.rotate").click()
+    alert = wait(driver).until(EC.alert_is_present())
+    check("stops working at once" in alert.text, "Rotate asks for confirmation", alert.text)
+    alert.dismiss()
+    check(row_for(driver, old_id) is not None and verify_code(old_key) == "VALID",
+          "dismissing the rotation keeps the key")
+    row_for(driver, old_id).find_element(By.CSS_SELECTOR, "button.rotate").click()
+    wait(driver).until(EC.alert_is_present()).accept()
+    new_key = read_key_window(driver, "rotated")
+    check(KEY_RE.fullmatch(new_key or "") is not None and new_key.startswith("ik_user_") and new_key != old_key,
+          "the rotation window showed a new user key")
+    new_id = psql(f"SELECT key_id FROM insight.verify({quote(new_key)});")
+    wait_for_row(driver, old_id, False)
+    wait_for_row(driver, new_id, True)
+    check(verify_code(new_key) == "VALID", "the rotated key verifies VALID")
+    check(verify_code(old_key) == "NOT_FOUND", "the old key answers NOT_FOUND after rotation")
+    check(new_key not in driver.page_source and driver.find_element(By.ID, "key-value").get_attribute("value") == "",
+          "after the window closed the rotated key is nowhere on the page")
+    check(row_state(driver, new_id) == ("Active", "Disable"), "the rotated key's row shows Active",
+          str(row_state(driver, new_id)))
+
+    # disable and enable again, each a POST with the CSRF token
+    check(fetch(driver, "POST", f"/app/keys/{new_id}/disable", "null") == 403
+          and verify_code(new_key) == "VALID", "a disable without the CSRF token is refused (403)")
+    row_for(driver, new_id).find_element(By.CSS_SELECTOR, "button.toggle").click()
+    wait(driver).until(lambda d: row_state(d, new_id) == ("Disabled", "Enable"))
+    check(verify_code(new_key) == "DISABLED", "Disable makes the key answer DISABLED")
+    check(psql(f"SELECT disabled_at IS NOT NULL FROM insight.api_keys WHERE id = {quote(new_id)};") == "t",
+          "the disabled key has a disabled_at")
+    check("was disabled" in visible_text(driver, "message"), "the page says the key was disabled")
+    shot(driver, "plain-user-disabled")
+    status, body = fetch_json(driver, f"/app/keys/{new_id}/rotate")
+    check(status == 409 and body.get("error") == "That key cannot be changed in its current state.",
+          "rotating a disabled key gets 409 in words (55000)", f"{status} {body}")
+    row_for(driver, new_id).find_element(By.CSS_SELECTOR, "button.toggle").click()
+    wait(driver).until(lambda d: row_state(d, new_id) == ("Active", "Disable"))
+    check(verify_code(new_key) == "VALID", "Enable makes the key answer VALID again")
+    admin_script_id = key_id_by_name("admin script")
+    status, body = fetch_json(driver, f"/app/keys/{admin_script_id}/disable")
+    check(status == 404 and psql(f"SELECT disabled_at IS NULL FROM insight.api_keys"
+                                 f" WHERE id = {quote(admin_script_id)};") == "t",
+          "a plain user cannot disable another user's key (404, unchanged)", f"{status} {body}")
+    psql(f"SELECT insight.revoke_key({quote(new_id)});")
+    driver.refresh()
+    wait(driver).until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
 
     # CSRF: the session cookie alone does not make a POST or a DELETE
     before = psql("SELECT count(*) FROM insight.api_keys;")

@@ -54,14 +54,26 @@
       cell(tr, k.created_at, 'created');
       cell(tr, k.expires_at || 'Never', 'expires');
       cell(tr, k.last_used_at || 'Never', 'last-used');
+      const state = cell(tr, k.disabled_at ? 'Disabled' : 'Active', 'state');
+      if (k.disabled_at) state.title = 'Disabled since ' + k.disabled_at;
       const action = cell(tr, '', 'action');
+      const rotate = document.createElement('button');
+      rotate.type = 'button';
+      rotate.className = 'rotate';
+      rotate.textContent = 'Rotate';
+      rotate.addEventListener('click', () => rotateKey(k));
+      const toggle = document.createElement('button');
+      toggle.type = 'button';
+      toggle.className = 'toggle';
+      toggle.textContent = k.disabled_at ? 'Enable' : 'Disable';
+      toggle.addEventListener('click', () => setDisabled(k, !k.disabled_at));
       const del = document.createElement('button');
       del.type = 'button';
       del.className = 'danger delete';
       del.textContent = 'Delete';
       del.dataset.keyId = k.key_id;
       del.addEventListener('click', () => deleteKey(k));
-      action.replaceChildren(del);
+      action.replaceChildren(rotate, toggle, del);
       tbody.appendChild(tr);
     }
     $(tableId).hidden = keys.length === 0;
@@ -140,8 +152,9 @@
     }
   }
 
-  function showKeyWindow(name, apiKey) {
-    $('key-window-title').textContent = panelKind === 'user' ? 'Your new user key' : 'Your new organization key';
+  function showKeyWindow(name, apiKey, kind) {
+    const userKey = (kind || panelKind) === 'user';
+    $('key-window-title').textContent = userKey ? 'Your new user key' : 'Your new organization key';
     $('key-window-name').textContent = name;
     $('key-value').value = apiKey;
     $('key-copied').hidden = true;
@@ -174,6 +187,33 @@
     try {
       await api('DELETE', '/app/keys/' + encodeURIComponent(k.key_id));
       showMessage('The key "' + k.name + '" was deleted.', 'info');
+    } catch (e) {
+      showMessage(e.message);
+    }
+    await loadKeys().catch((e) => showMessage(e.message));
+  }
+
+  // Rotation revokes the old key at once (grace 0); the new one is shown once
+  // in the same window as a generated key.
+  async function rotateKey(k) {
+    clearMessage();
+    const ok = window.confirm('Rotate the key "' + k.name + '" (' + k.hint + ')?\n\n' +
+      'A new key replaces it. The old key stops working at once.');
+    if (!ok) return;
+    try {
+      const result = await api('POST', '/app/keys/' + encodeURIComponent(k.key_id) + '/rotate');
+      showKeyWindow(k.name, result.api_key, k.kind);
+    } catch (e) {
+      showMessage(e.message);
+      await loadKeys().catch((e2) => showMessage(e2.message));
+    }
+  }
+
+  async function setDisabled(k, disable) {
+    clearMessage();
+    try {
+      await api('POST', '/app/keys/' + encodeURIComponent(k.key_id) + (disable ? '/disable' : '/enable'));
+      showMessage('The key "' + k.name + '" was ' + (disable ? 'disabled.' : 'enabled.'), 'info');
     } catch (e) {
       showMessage(e.message);
     }
