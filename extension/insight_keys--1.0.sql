@@ -97,8 +97,8 @@ END
 $schema_check$;
 
 -- Roles are cluster-wide: create them once, in whichever database installs first.
--- insight_operator: members act as the platform itself (SPEC §3, principal 4).
--- insight_trusted_app: members may call insight.act_as() (SPEC §3, principal 2).
+-- insight_operator: members act as the platform itself (the operator principal).
+-- insight_trusted_app: members may call insight.act_as() (a trusted application).
 DO $roles$
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'insight_operator') THEN

@@ -4,7 +4,7 @@ CREATE EXTENSION IF NOT EXISTS insight_keys CASCADE;
 SELECT extname, extversion FROM pg_extension WHERE extname IN ('insight_keys', 'pgcrypto') ORDER BY 1;
 
 -- regress_try(sql): runs one statement and answers 'ok' or its SQLSTATE, so
--- the expected output records the SQLSTATE the SPEC demands (§9) and never
+-- the expected output records the documented SQLSTATE (README "SQL interface") and never
 -- an error text that could carry a uuid or a key.
 CREATE FUNCTION public.regress_try(stmt text) RETURNS text
 LANGUAGE plpgsql AS $f$

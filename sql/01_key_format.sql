@@ -1,4 +1,4 @@
--- Key generation and the key format (SPEC §5): kind prefix, public lookup id,
+-- Key generation and the key format (docs/KEY_FORMAT.md): kind prefix, public lookup id,
 -- 43 base62 characters of secret (256 bits), 6 base62 checksum digits; the
 -- alphabet is URL-, header- and shell-safe; two keys never repeat; the hint
 -- identifies a key without revealing its secret; names are validated.

@@ -1,4 +1,4 @@
--- Every verify() code (SPEC §5): VALID, MALFORMED, NOT_FOUND, EXPIRED,
+-- Every verify() code (README "SQL interface"): VALID, MALFORMED, NOT_FOUND, EXPIRED,
 -- OWNER_INACTIVE; verify never raises, never writes, and is callable by anyone.
 CREATE ROLE regress_vfy_admin NOLOGIN;
 CREATE ROLE regress_vfy_member NOLOGIN;

@@ -1,4 +1,4 @@
--- The permission matrix of SPEC §4 (and who may administer identities, §7),
+-- The permission matrix (README "Roles and permissions"; and who may administer identities),
 -- every cell, acting as each role through each kind of principal:
 -- the db_role mapping (SET ROLE), act_as() from a trusted application,
 -- authenticate() with a user key and with an organization key, the operator,

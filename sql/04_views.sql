@@ -1,4 +1,4 @@
--- The views (SPEC §6) and what each principal sees through them and through
+-- The views (README "SQL interface") and what each principal sees through them and through
 -- the base tables (reading a base table never shows more than the view);
 -- an org admin demoted to read_write loses sight and control of the
 -- organization key they created at once, while another admin keeps both.

@@ -1,4 +1,4 @@
--- Forgery attempts that must all fail (SPEC §3, §6): the principal cannot be
+-- Forgery attempts that must all fail (docs/SECURITY.md): the principal cannot be
 -- set by SET or set_config, by writing a table, by calling an internal
 -- function, or by act_as() from a role the DBA did not mark; the hash is
 -- unreadable; a principal never outlives its scope or its key.

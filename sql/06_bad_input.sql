@@ -1,4 +1,4 @@
--- Bad input to every management function (SPEC §9): the SQLSTATE of the
+-- Bad input to every management function (README "SQL interface"): the SQLSTATE of the
 -- error, and nothing changed. 22023 invalid parameter, 42501 insufficient
 -- privilege, P0002 not found, 23505 duplicate, 28000 failed authentication.
 CREATE ROLE regress_bad_admin NOLOGIN;

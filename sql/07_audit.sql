@@ -1,4 +1,4 @@
--- The audit trail (SPEC §8): every generation, revocation (by hand or by
+-- The audit trail (README "SQL interface"): every generation, revocation (by hand or by
 -- cascade), identity change and cascade, with its actor, in order; nobody can
 -- change it through the public interface.
 CREATE ROLE regress_au_pa NOLOGIN;

@@ -1,4 +1,4 @@
--- The stored hash cross-checked against pgcrypto (SPEC §5): secret_hash is
+-- The stored hash cross-checked against pgcrypto (docs/KEY_FORMAT.md): secret_hash is
 -- SHA-256 of the whole key text, reproducible by digest(); nothing stored
 -- lets the key be recovered.
 CREATE ROLE regress_hash_admin NOLOGIN;

@@ -1,4 +1,4 @@
--- Hostile input (issue 5 §1): verify() answers MALFORMED or NOT_FOUND and
+-- Hostile input: verify() answers MALFORMED or NOT_FOUND and
 -- never raises for any text; authenticate() raises 28000 without echoing the
 -- key; management functions raise their documented SQLSTATE; nothing changes;
 -- and one session's memory stays put across 1M bad verifies.

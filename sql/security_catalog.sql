@@ -30,8 +30,8 @@ SELECT p.oid::regprocedure AS unpinned_function, p.prosecdef, l.lanname, p.proco
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
  ORDER BY 1::text;
 
--- Exactly the functions PUBLIC may execute: the fixed API of SPEC sections
--- 3 to 7, the RLS predicates (they run as the querying role) and
+-- Exactly the functions PUBLIC may execute: the public API (README "SQL interface"),
+-- the RLS predicates (they run as the querying role) and
 -- reset_principal/whoami.
 SELECT p.oid::regprocedure AS public_may_execute
   FROM regress_sec_functions p

@@ -1,4 +1,4 @@
-// The per-database cascade worker: applies the queue of SPEC §7 in batches of
+// The per-database cascade worker: applies the cascade queue in batches of
 // insight.cascade_batch_size keys, one transaction per batch, with the same
 // functions as insight.apply_cascades() (extension/src/cascades.cpp).
 //

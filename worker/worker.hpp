@@ -1,4 +1,4 @@
-// The background side of the cascades (SPEC §7, docs/WORKER.md): a launcher on
+// The background side of the cascades (docs/WORKER.md): a launcher on
 // shared catalogs starts one cascade worker per database where insight_keys is
 // installed; both run only when the library is in shared_preload_libraries.
 #pragma once

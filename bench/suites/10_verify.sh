@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 10_verify: insight.verify against the baselines of issue 4, in one throwaway
+# 10_verify: insight.verify against its baselines (docs/PERFORMANCE.md), in one throwaway
 # cluster (port $BENCH_VERIFY_PORT, default 25502) that it starts as postgres
 # and always stops. Prints a markdown section.
 #

@@ -1,4 +1,4 @@
-// The permission matrix of SPEC §4, as pure functions over the facts about the
+// The permission matrix (README "Roles and permissions"), as pure functions over the facts about the
 // acting principal. Both the SQL functions and the row-level security
 // predicates ask these functions, so the two can never disagree.
 #pragma once

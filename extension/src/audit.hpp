@@ -1,4 +1,4 @@
-// The audit trail (SPEC §8): append-only, written only by the extension.
+// The audit trail: append-only, written only by the extension.
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// The cascade queue (SPEC §7): events enqueued in the transaction of the
+// The cascade queue (docs/WORKER.md): events enqueued in the transaction of the
 // identity change, applied in bounded batches by the background worker or by
 // insight.apply_cascades(). One implementation serves both.
 #pragma once

@@ -1,4 +1,4 @@
-// Identity administration (SPEC §7): organizations, users, memberships.
+// Identity administration: organizations, users, memberships.
 // Auditing and cascade enqueueing happen in the identity trigger
 // (identity_changes.cpp), so a DBA's direct DELETE/UPDATE is treated the same.
 #include "identity.hpp"

@@ -1,4 +1,4 @@
-// The acting principal (SPEC §3). It lives only in this backend's memory and
+// The acting principal (docs/DESIGN.md "The principal"). It lives only in this backend's memory and
 // only the extension's own functions set it, after their checks: nothing a
 // client can SET, write or call changes it.
 #pragma once

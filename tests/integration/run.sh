@@ -70,7 +70,7 @@ if grep -qE 'terminated by signal|PANIC:|server process .* was terminated' "$wor
   grep -E -B2 -A5 'terminated by signal|PANIC:' "$work/server.log" | head -40
   failed=$((failed + 1))
 fi
-# SPEC §5 / the workspace rule: a plaintext key never reaches a log line,
+# A plaintext key never reaches a log line (docs/SECURITY.md),
 # though the tests send keys as literals and log_statement logs them all.
 total=$((total + 1))
 if grep -qE 'ik_(user|org)_[0-9A-Za-z]{16}_[0-9A-Za-z]{49}' "$work/server.log"; then

@@ -233,7 +233,7 @@ class SessionsTest : public ::testing::Test {
   std::unique_ptr<Session> admin_;
 };
 
-// SPEC §5: revoke deletes the key permanently and at once; the next
+// Revoke deletes the key permanently and at once; the next
 // verification anywhere answers NOT_FOUND.
 TEST_F(SessionsTest, KeyRevokedInOneSessionIsNotFoundInAnotherOnItsNextStatement) {
   std::string org = CreateOrg();
@@ -323,7 +323,7 @@ TEST_F(SessionsTest, EveryWarmedSessionSeesChangesOnItsNextStatement) {
   holder.Commit();
 }
 
-// SPEC §7: a DBA may change the identity tables with plain SQL; warmed
+// A DBA may change the identity tables with plain SQL; warmed
 // sessions follow those changes exactly as they follow the functions.
 TEST_F(SessionsTest, DirectTableChangesByADbaReachWarmedSessions) {
   std::string org = CreateOrg();
@@ -531,7 +531,7 @@ TEST_F(SessionsTest, ForgedSecretForAKnownLookupIdIsNotFound) {
   }
 }
 
-// SPEC §3: by default the principal lasts until the end of the transaction
+// By default the principal lasts until the end of the transaction
 // (safe behind a transaction-mode pooler).
 TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
   std::string org = CreateOrg();
@@ -580,7 +580,7 @@ TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
 }
 
-// SPEC §3 and §5: a session-long principal is asked for explicitly, and a
+// A session-long principal is asked for explicitly, and a
 // leaked key cannot outlive its own revocation.
 TEST_F(SessionsTest, SessionScopeSurvivesCommitAndStopsTheMomentTheKeyIsRevoked) {
   std::string org = CreateOrg();
@@ -621,7 +621,7 @@ TEST_F(SessionsTest, SessionScopeSurvivesCommitAndStopsTheMomentTheKeyIsRevoked)
   EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
 }
 
-// SPEC §3: the principal lives in the backend's own memory. Interleaved
+// The principal lives in the backend's own memory. Interleaved
 // statements of two sessions never see each other's principal.
 TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
   std::string org_a = CreateOrg();
@@ -673,7 +673,7 @@ TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
   EXPECT_EQ(WhoamiOf(a).key_id, key_a.id);
 }
 
-// SPEC §7 "No window": a deleted user's key answers OWNER_INACTIVE from the
+// No window (docs/SECURITY.md "Membership removal"): a deleted user's key answers OWNER_INACTIVE from the
 // moment the deletion commits, before the cascade removed the key. A third
 // session holds a share lock on the key row so that the cascade (worker or
 // apply_cascades) cannot delete it during the check: the answer must come
@@ -732,7 +732,7 @@ TEST_F(SessionsTest, MembershipRemovedInOneSessionIsOwnerInactiveInAnother) {
 }
 
 // A role change reaches a key principal of another session on its next
-// statement: a user key carries no permissions of its own (SPEC §4).
+// statement: a user key carries no permissions of its own (README "Roles and permissions").
 TEST_F(SessionsTest, RoleChangeReachesAnotherSessionsKeyPrincipalAtOnce) {
   std::string org = CreateOrg();
   std::string user = CreateUser(org, "org_admin");
@@ -872,7 +872,7 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
             "NOT_FOUND");
 }
 
-// SPEC §5: verify never writes on its hot path, so it works where nothing may
+// Verify never writes on its hot path, so it works where nothing may
 // be written (a hot standby; here, read-only transactions). authenticate and
 // the views must too: an API tier may run against a replica.
 TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {

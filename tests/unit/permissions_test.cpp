@@ -1,4 +1,4 @@
-// The permission matrix of SPEC §4 (and the identity/visibility rules of §3,
+// The permission matrix (README "Roles and permissions"; and the identity/visibility rules,
 // §6-§8 that build on it) as a table: every principal kind and role, every
 // action, every target inside and outside the principal's organization. Each
 // cell is its own test case, named <principal>_<action>.
@@ -38,7 +38,7 @@ enum Column {
   kGenOrgKeyP,
   kGenUserKeyO,  // always for oneself: there is no way to ask for another owner
   kGenUserKeyP,
-  kKeyOwnUserO,  // view = revoke (SPEC §4 rows "view keys" and "revoke keys")
+  kKeyOwnUserO,  // view = revoke (the matrix rows "view keys" and "revoke keys")
   kKeyOtherUserO,
   kKeyOrgO,
   kKeyOwnUserP,
@@ -379,7 +379,7 @@ TEST(Roles, IsPlatformWide) {
   EXPECT_FALSE(IsPlatformWide(OrgKey(kOrgO)));
 }
 
-// SPEC §4: an org key's creator who loses org_admin no longer sees or manages
+// An org key's creator who loses org_admin no longer sees or manages
 // it, at once; the permission follows the current facts, not history.
 TEST(PermissionMatrix, DemotionTakesEffectWithTheFacts) {
   PrincipalFacts p = Person(PrincipalKind::User, false, {{kOrgO, Role::OrgAdmin}});

@@ -1,4 +1,4 @@
-# Secrets never reach a log (issue 5 §2). A cluster that logs everything it
+# Secrets never reach a log (docs/SECURITY.md "Statement texts"). A cluster that logs everything it
 # can — every statement, every duration, the statement of every message down
 # to debug5, auto_explain of nested statements with ANALYZE, bind parameters
 # in full, pg_stat_statements tracking everything, pgaudit logging every
