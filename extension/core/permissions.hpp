@@ -1,5 +1,5 @@
-// The permission matrix (README "Roles and permissions"), as pure functions over the facts about the
-// acting principal. Both the SQL functions and the row-level security
+// The permission matrix (README "Roles and permissions"), as pure functions
+// over the facts about the acting principal. Both the SQL functions and the row-level security
 // predicates ask these functions, so the two can never disagree.
 #pragma once
 #include "cpp_only.hpp"

@@ -1,4 +1,5 @@
-// Keys never reach a log line or pg_stat_activity (docs/SECURITY.md "Statement texts"): an emit_log_hook
+// Keys never reach a log line or pg_stat_activity (docs/SECURITY.md,
+// "Statement texts"): an emit_log_hook
 // that redacts key material from every field of every log entry, and a
 // post-parse-analysis hook that redacts the statement text the backend
 // publishes in pg_stat_activity.

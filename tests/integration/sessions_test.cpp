@@ -673,7 +673,8 @@ TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
   EXPECT_EQ(WhoamiOf(a).key_id, key_a.id);
 }
 
-// No window (docs/SECURITY.md "Membership removal"): a deleted user's key answers OWNER_INACTIVE from the
+// No window (docs/SECURITY.md "Membership removal"): a deleted user's key
+// answers OWNER_INACTIVE from the
 // moment the deletion commits, before the cascade removed the key. A third
 // session holds a share lock on the key row so that the cascade (worker or
 // apply_cascades) cannot delete it during the check: the answer must come
