@@ -21,7 +21,7 @@
 #include "../extension/src/key_management.hpp"
 #include "../extension/src/org_policy.hpp"
 #include "../extension/src/usage_stats.hpp"
-#include "worker.hpp"
+#include "../extension/src/background.hpp"
 #include "worker_registry.hpp"
 
 extern "C" {

@@ -1,6 +1,6 @@
 #include "cascades.hpp"
 
-#include "../../worker/worker.hpp"
+#include "background.hpp"
 #include "../core/json_object.hpp"
 #include "audit.hpp"
 

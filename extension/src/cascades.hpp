@@ -64,7 +64,8 @@ int64 ApplyAllCascades(int batch_size, const std::string& db_role);
 // is due now), or -1 when the queue holds none.
 long NextCascadeDueMs();
 
-// GUCs (defined in insight_keys.cpp).
+// insight.cascade_batch_size, insight.cascade_naptime (seconds) and
+// insight.cascade_max_attempts.
 extern int g_cascade_batch_size;
 extern int g_cascade_naptime_s;
 extern int g_cascade_max_attempts;
