@@ -4,18 +4,21 @@
 #   make test   install what is missing, build, run every suite
 #   make bench  the benchmarks (figures go to docs/PERFORMANCE.md)
 
+# Flags and source lists: buildflags.mk, shared with CMakeLists.txt and the
+# fuzz runner.
+include $(dir $(lastword $(MAKEFILE_LIST)))buildflags.mk
+
 MODULE_big = insight_keys
-CORE_SRCS = $(wildcard extension/core/*.cpp)
-EXT_SRCS  = $(wildcard extension/src/*.cpp)
-WORKER_SRCS = $(wildcard worker/*.cpp)
-OBJS = $(CORE_SRCS:.cpp=.o) $(EXT_SRCS:.cpp=.o) $(WORKER_SRCS:.cpp=.o)
+CORE_SRCS = $(wildcard $(INSIGHT_CORE_SOURCES))
+EXT_SRCS  = $(wildcard $(INSIGHT_EXTENSION_SOURCES))
+OBJS = $(CORE_SRCS:.cpp=.o) $(EXT_SRCS:.cpp=.o)
 
 MODULEDIR = extension
 DATA = extension/insight_keys.control $(wildcard extension/insight_keys--*.sql)
 
 PG_CPPFLAGS = -I$(srcdir)/extension -I$(libpq_srcdir)
-PG_CXXFLAGS = -std=c++17 -Wextra -Wno-register -Wno-unused-parameter \
-              -Wno-missing-field-initializers -fno-omit-frame-pointer
+PG_CXXFLAGS = -std=c++$(INSIGHT_CXX_STANDARD) $(INSIGHT_WARNINGS) $(INSIGHT_PG_HEADER_FLAGS) \
+              $(INSIGHT_DEBUG_FLAGS)
 # -MMD -MP: each object records the headers it was built from (x.d beside
 # x.o), so a changed struct in a header rebuilds every object that uses it
 # instead of linking objects built against two layouts.

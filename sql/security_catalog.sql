@@ -222,3 +222,9 @@ SELECT code FROM insight.verify('ik_user_nothing');
 SET client_min_messages = warning;
 DROP DATABASE regress_sec_cve_db WITH (FORCE);
 DROP ROLE regress_sec_cat_evil;
+
+-- 7. settings: every insight.* setting with its type, context, unit, bounds
+--    and default (one table, extension/src/settings.cpp); the PGC_POSTMASTER
+--    ones exist because the library is preloaded.
+SELECT name, vartype, context, unit, min_val, max_val, boot_val
+  FROM pg_settings WHERE name LIKE 'insight.%' ORDER BY name;

@@ -21,7 +21,7 @@
 #include "../extension/src/key_management.hpp"
 #include "../extension/src/org_policy.hpp"
 #include "../extension/src/usage_stats.hpp"
-#include "worker.hpp"
+#include "../extension/src/background.hpp"
 #include "worker_registry.hpp"
 
 extern "C" {
@@ -142,9 +142,28 @@ bool ExtensionInstalled() {
   return PgCall([]() { return OidIsValid(get_extension_oid("insight_keys", true)); });
 }
 
-std::string ErrorMessage(const PgError& e) {
-  const char* message = e.edata() != nullptr ? e.edata()->message : nullptr;
-  return message != nullptr ? message : "unknown error";
+constexpr const char* kWho = "insight_keys cascade worker";
+
+// The worker's one way to run a step: body runs in a transaction of its own
+// (it opens its Elevated scope itself); when it raises, the transaction is
+// rolled back and what was raised is returned, captured before the rollback.
+// Callers report it (ReportCapturedError, CascadeAttemptFailed) and go on.
+template <typename Body>
+std::optional<CapturedError> InTransaction(const char* activity, Body&& body) {
+  std::exception_ptr raised;
+  std::optional<CapturedError> error;
+  try {
+    BeginBatch(activity);
+    body();
+    CommitBatch();
+    return error;
+  } catch (...) {
+    raised = std::current_exception();
+  }
+  // Outside the catch scope: the abort calls PostgreSQL.
+  error = CaptureError(raised);
+  AbortBatch();
+  return error;
 }
 
 // The worker yields the CPU to foreground backends (verification above all):
@@ -185,12 +204,11 @@ std::optional<core::Uuid> g_cursor;
 // One transaction: claim the oldest due event and apply one batch of it.
 BatchResult RunOneBatch(const std::string& db_role) {
   int64 claimed = 0;
-  std::string error;
-  try {
-    BeginBatch("insight_keys: applying cascades");
+  BatchResult result = BatchResult::Idle;
+  std::optional<CapturedError> error = InTransaction("insight_keys: applying cascades", [&]() {
     if (!ExtensionInstalled()) {
-      CommitBatch();
-      return BatchResult::ExtensionGone;
+      result = BatchResult::ExtensionGone;
+      return;
     }
     Elevated e = Elevated::Begin();
     std::optional<CascadeEvent> ev = ClaimNextCascade();
@@ -202,39 +220,34 @@ BatchResult RunOneBatch(const std::string& db_role) {
       // rest of its keys locked by another transaction) was deferred a little,
       // so the next claim takes the one behind it.
       (void)ApplyCascadeBatch(*ev, g_cascade_batch_size, db_role, LockWait::Skip, &g_cursor);
+      result = BatchResult::Progress;
     }
     e.End();
-    CommitBatch();
-    return ev ? BatchResult::Progress : BatchResult::Idle;
-  } catch (const PgError& e) {
-    error = ErrorMessage(e);
-  } catch (const std::exception& e) {  // SqlError, bad_alloc
-    error = e.what();
-  }
-  // Outside the catch scopes: abort, then record the failure in a transaction
-  // of its own so the event backs off and later events go on.
-  AbortBatch();
-  g_cursor_event = 0;  // what the failed batch saw was rolled back
-  PgCall([&]() {
-    if (claimed != 0) {
-      ereport(WARNING, (errmsg("insight_keys cascade worker: cascade event %lld failed: %s",
-                               static_cast<long long>(claimed), error.c_str())));
-    } else {
-      ereport(WARNING, (errmsg("insight_keys cascade worker: could not claim a cascade: %s",
-                               error.c_str())));
-    }
   });
-  if (claimed == 0) return BatchResult::Failed;  // nothing to charge it to: wait for the sweep
-  try {
-    BeginBatch("insight_keys: recording a cascade failure");
-    Elevated e = Elevated::Begin();
-    RecordCascadeFailure(claimed, error, g_cascade_max_attempts);
-    e.End();
-    CommitBatch();
-  } catch (const std::exception&) {
-    // Could not even record it: leave the event as it is (it is retried) and
-    // wait for the next sweep rather than spin.
-    AbortBatch();
+  if (!error) return result;
+  g_cursor_event = 0;  // what the failed batch saw was rolled back
+  if (claimed == 0) {
+    // Nothing to charge it to: wait for the sweep.
+    ReportCapturedError(std::string(kWho) + ": could not claim a cascade", *error);
+    return BatchResult::Failed;
+  }
+  // Interrupted (a cancel): not the event's failure; like a failure that
+  // cannot be charged to an event, wait for the sweep rather than retry.
+  if (!CascadeAttemptFailed(kWho, claimed, *error)) return BatchResult::Failed;
+  // Recorded in a transaction of its own so the event backs off and later
+  // events go on.
+  std::optional<CapturedError> unrecorded =
+      InTransaction("insight_keys: recording a cascade failure", [&]() {
+        Elevated e = Elevated::Begin();
+        RecordCascadeFailure(claimed, error->message, g_cascade_max_attempts);
+        e.End();
+      });
+  if (unrecorded) {
+    // The event stays as it is (it is retried): wait for the next sweep
+    // rather than spin.
+    ReportCapturedError(std::string(kWho) + ": could not record the failure of cascade event " +
+                            std::to_string(claimed),
+                        *unrecorded);
     return BatchResult::Failed;
   }
   return BatchResult::Progress;
@@ -290,9 +303,7 @@ long RunPeriodicTasks() {
     long since_ms = TimestampDifferenceMilliseconds(task.last_run, now);
     if (since_ms >= interval_ms) {
       task.last_run = now;
-      std::string error;
-      try {
-        BeginBatch(task.activity);
+      std::optional<CapturedError> error = InTransaction(task.activity, [&task]() {
         // Housekeeping yields: a lock wait shorter than deadlock_timeout ends
         // in this task's lock timeout (retried next interval), never in a
         // deadlock error for the DDL or TRUNCATE it collided with.
@@ -303,18 +314,9 @@ long RunPeriodicTasks() {
         Elevated e = Elevated::Begin();
         task.run();
         e.End();
-        CommitBatch();
-      } catch (const PgError& e) {
-        error = ErrorMessage(e);
-      } catch (const std::exception& e) {
-        error = e.what();
-      }
-      if (!error.empty()) {
-        AbortBatch();
-        PgCall([&]() {
-          ereport(WARNING, (errmsg("insight_keys cascade worker: \"%s\" failed: %s", task.activity,
-                                   error.c_str())));
-        });
+      });
+      if (error) {
+        ReportCapturedError(std::string(kWho) + ": \"" + task.activity + "\" failed", *error);
       }
       since_ms = 0;
     }
@@ -328,15 +330,12 @@ long RunPeriodicTasks() {
 long NextSweepMs() {
   long naptime_ms = static_cast<long>(g_cascade_naptime_s) * 1000L;
   long due_ms = naptime_ms;
-  try {
-    BeginBatch("insight_keys: next due cascade");
+  // A failure here only costs a full naptime; the batches report theirs.
+  (void)InTransaction("insight_keys: next due cascade", [&due_ms]() {
     Elevated e = Elevated::Begin();
     due_ms = NextCascadeDueMs();
     e.End();
-    CommitBatch();
-  } catch (const std::exception&) {
-    AbortBatch();
-  }
+  });
   if (due_ms < 0 || due_ms > naptime_ms) return naptime_ms;
   // Due now yet not claimed: another drainer holds it; look again shortly.
   return Max(due_ms, 100L);

@@ -20,7 +20,9 @@
 // usage_stats.hpp first: it includes core/ headers, which must come before postgres.h.
 #include "../extension/src/usage_stats.hpp"
 
+#include "../extension/src/background.hpp"
 #include "../extension/src/pg_guard.hpp"
+#include "worker_registry.hpp"
 
 #include <cstdlib>
 
@@ -57,9 +59,9 @@ PGDLLEXPORT void insight_usage_sender_main(Datum main_arg);
 
 namespace insight {
 
-namespace {
-
 char* g_primary_conninfo = nullptr;  // insight.primary_conninfo
+
+namespace {
 
 // Uses sent per round at most; the rest go with the next round.
 constexpr int kMaxPerRound = 50000;
@@ -205,13 +207,7 @@ Datum RecordRemoteUse(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
-void InitStandbyUsage(bool preloading) {
-  DefineCustomStringVariable(
-      "insight.primary_conninfo",
-      "Where a standby sends the key uses it records (a libpq connection string).",
-      "Empty: the standby's primary_conninfo. The database name is always the local one.",
-      &g_primary_conninfo, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
-  if (!preloading) return;
+void worker::RegisterUsageSender() {
   BackgroundWorker bgw;
   memset(&bgw, 0, sizeof bgw);
   bgw.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

@@ -1,9 +1,12 @@
-// Utility statements that change where a cascade worker belongs. Installed
-// only when preloaded. A PostgreSQL callback: only plain data lives in these
-// frames, so an ereport from the standard path unwinds nothing of ours.
+// Utility statements that change where a cascade worker belongs: the
+// workers' part of the utility hook (extension/src/process_hooks.cpp), called
+// only when preloaded. Part of a PostgreSQL callback: only plain data lives in
+// these frames, so an ereport from the standard path unwinds nothing of ours.
 // First: extension/core headers must come before postgres.h.
 #include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
+
+#include "../extension/src/background.hpp"
 
 extern "C" {
 #include "catalog/pg_database.h"
@@ -19,8 +22,6 @@ extern "C" {
 namespace insight::worker {
 
 namespace {
-
-ProcessUtility_hook_type g_prev_utility = nullptr;
 
 // How long the launcher leaves a database alone after a statement that needs
 // it without connections stopped its worker: PostgreSQL waits up to 5 s for
@@ -100,60 +101,54 @@ bool MovesTablespace(AlterDatabaseStmt* stmt) {
   return false;
 }
 
-void InsightProcessUtility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
-                           ProcessUtilityContext context, ParamListInfo params,
-                           QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+}  // namespace
+
+}  // namespace insight::worker
+
+namespace insight {
+
+WorkerUtilityEffects CascadeWorkersBeforeUtility(PlannedStmt* pstmt) {
+  using namespace worker;
   Node* parsetree = pstmt->utilityStmt;
-  unsigned at_commit = 0;
-  Oid held = InvalidOid;
-  Oid dropped = InvalidOid;
+  WorkerUtilityEffects effects;
   if (IsA(parsetree, CreateExtensionStmt)) {
     if (strcmp(castNode(CreateExtensionStmt, parsetree)->extname, "insight_keys") == 0) {
-      at_commit = kRequestWorker;
+      effects.at_commit = kRequestWorker;
     }
   } else if (IsA(parsetree, DropStmt)) {
     auto* drop = castNode(DropStmt, parsetree);
     if (drop->removeType == OBJECT_EXTENSION && NamesInsightKeys(drop->objects)) {
       // The worker sees the extension gone and exits; the uses recorded for
       // the dropped keys have nowhere to go.
-      at_commit = kWakeWorker | kForgetLastUsed;
+      effects.at_commit = kWakeWorker | kForgetLastUsed;
     }
   } else if (IsA(parsetree, CreatedbStmt)) {
-    at_commit = kWakeLauncher;  // the new database may come with insight_keys from its template
-    held = StopWorkerFor(TemplateOf(castNode(CreatedbStmt, parsetree)));
+    effects.at_commit = kWakeLauncher;  // the new database may come with insight_keys from its template
+    effects.held = StopWorkerFor(TemplateOf(castNode(CreatedbStmt, parsetree)));
   } else if (IsA(parsetree, DropdbStmt)) {
     // The hold is not released: the database is gone once this commits.
     (void)StopWorkerFor(castNode(DropdbStmt, parsetree)->dbname);
-    dropped = get_database_oid(castNode(DropdbStmt, parsetree)->dbname, true);
+    effects.dropped = get_database_oid(castNode(DropdbStmt, parsetree)->dbname, true);
   } else if (IsA(parsetree, RenameStmt) &&
              castNode(RenameStmt, parsetree)->renameType == OBJECT_DATABASE) {
-    held = StopWorkerFor(castNode(RenameStmt, parsetree)->subname);
+    effects.held = StopWorkerFor(castNode(RenameStmt, parsetree)->subname);
   } else if (IsA(parsetree, AlterDatabaseStmt) &&
              MovesTablespace(castNode(AlterDatabaseStmt, parsetree))) {
-    held = StopWorkerFor(castNode(AlterDatabaseStmt, parsetree)->dbname);
+    effects.held = StopWorkerFor(castNode(AlterDatabaseStmt, parsetree)->dbname);
   }
+  return effects;
+}
 
-  if (g_prev_utility) {
-    g_prev_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-  } else {
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-                            qc);
-  }
+void CascadeWorkersAfterUtility(const WorkerUtilityEffects& effects) {
+  using namespace worker;
   // Reached only when the statement succeeded; the transaction may still abort,
   // and then nothing happens.
-  if (at_commit != 0) AtCommit(at_commit);
+  if (effects.at_commit != 0) AtCommit(effects.at_commit);
   // After a failure (an ereport out of the standard path) the hold stays and
   // expires by itself.
-  if (OidIsValid(held)) ReleaseHold(held);
+  if (OidIsValid(effects.held)) ReleaseHold(effects.held);
   // DROP DATABASE runs outside a transaction block and cannot be undone now.
-  if (OidIsValid(dropped)) ForgetLastUsedOf(dropped);
+  if (OidIsValid(effects.dropped)) ForgetLastUsedOf(effects.dropped);
 }
 
-}  // namespace
-
-void InstallUtilityHook() {
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = InsightProcessUtility;
-}
-
-}  // namespace insight::worker
+}  // namespace insight

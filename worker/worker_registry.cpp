@@ -2,7 +2,7 @@
 #include "../extension/src/usage_stats.hpp"
 #include "worker_registry.hpp"
 
-#include "worker.hpp"
+#include "../extension/src/background.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -19,22 +19,16 @@ namespace insight::worker {
 namespace {
 
 Registry* g_registry = nullptr;
-shmem_startup_hook_type g_prev_shmem_startup = nullptr;
-shmem_request_hook_type g_prev_shmem_request = nullptr;
 
 // What this backend's transaction asked for, done once it commits (a worker
 // woken before the commit would not see the event). Backend-local.
 unsigned g_at_commit = 0;
 
-void ShmemRequest() {
-  if (g_prev_shmem_request) g_prev_shmem_request();
-  RequestAddinShmemSpace(MAXALIGN(sizeof(Registry)));
-}
+Size RegistrySize() { return MAXALIGN(sizeof(Registry)); }
 
-void ShmemStartup() {
-  if (g_prev_shmem_startup) g_prev_shmem_startup();
+// With AddinShmemInitLock held (extension/src/shared_memory.cpp).
+void AttachRegistry() {
   bool found = false;
-  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   auto* r = static_cast<Registry*>(
       ShmemInitStruct("insight_keys cascade registry", sizeof(Registry), &found));
   if (!found) {
@@ -43,13 +37,14 @@ void ShmemStartup() {
     memset(r, 0, sizeof(Registry));
     SpinLockInit(&r->mutex);
   }
-  LWLockRelease(AddinShmemInitLock);
   g_registry = r;
 }
 
+}  // namespace
+
 // Runs inside CommitTransaction after the commit is visible to others; it
 // must not fail, and it does not: a spinlock and SetLatch.
-void OnXactEvent(XactEvent event, void*) {
+void AtXactEvent(XactEvent event) noexcept {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
@@ -76,8 +71,6 @@ void OnXactEvent(XactEvent event, void*) {
       break;
   }
 }
-
-}  // namespace
 
 Registry* SharedRegistry() { return g_registry; }
 
@@ -132,15 +125,6 @@ WorkerHandle CopyHandle(const BackgroundWorkerHandle* handle) {
   return copy;
 }
 
-void InstallRegistryHooks() {
-  g_prev_shmem_request = shmem_request_hook;
-  shmem_request_hook = ShmemRequest;
-  g_prev_shmem_startup = shmem_startup_hook;
-  shmem_startup_hook = ShmemStartup;
-  // Registered in the postmaster, inherited by every backend.
-  RegisterXactCallback(OnXactEvent, nullptr);
-}
-
 void AtCommit(unsigned what) noexcept { g_at_commit |= what; }
 
 }  // namespace insight::worker
@@ -149,18 +133,16 @@ namespace insight {
 
 int g_cascade_worker_nice = 10;
 
-void InitCascadeWorkers(bool preloaded) {
-  // Defined either way, so the setting is known (and settable) without the
-  // preload too; it only matters to a worker.
-  DefineCustomIntVariable(
-      "insight.cascade_worker_nice", "Scheduling priority (nice) of the cascade workers.",
-      "Higher yields more CPU to other backends when the cores are busy; 0 competes equally.",
-      &g_cascade_worker_nice, 10, 0, 19, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
-  if (!preloaded) return;
-  worker::InstallRegistryHooks();
-  worker::InstallUtilityHook();
+const SharedMemoryPart kCascadeRegistryShmem = {"the cascade worker registry",
+                                                worker::RegistrySize, nullptr,
+                                                worker::AttachRegistry};
+
+void RegisterBackgroundWorkers() {
   worker::RegisterLauncher();
+  worker::RegisterUsageSender();
 }
+
+void CascadeWorkersAtXactEvent(XactEvent event) noexcept { worker::AtXactEvent(event); }
 
 void WakeCascadeWorkerAtCommit() noexcept {
   if (worker::SharedRegistry() == nullptr) return;

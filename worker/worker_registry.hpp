@@ -8,6 +8,7 @@
 extern "C" {
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "datatype/timestamp.h"
 #include "postmaster/bgworker.h"
 #include "storage/proc.h"
@@ -73,9 +74,11 @@ enum AtCommitAction : unsigned {
 };
 void AtCommit(unsigned what) noexcept;
 
-// Installed by InitCascadeWorkers.
-void InstallRegistryHooks();
-void InstallUtilityHook();
-void RegisterLauncher();
+// The transaction callback's part (CascadeWorkersAtXactEvent).
+void AtXactEvent(XactEvent event) noexcept;
+
+// Registered with the postmaster while preloading (RegisterBackgroundWorkers).
+void RegisterLauncher();     // launcher.cpp
+void RegisterUsageSender();  // standby_usage.cpp
 
 }  // namespace insight::worker

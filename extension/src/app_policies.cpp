@@ -20,8 +20,6 @@ extern "C" {
 
 namespace insight {
 
-namespace {
-
 // A parallel worker has no principal of its own: the principal lives in the
 // leader's memory. So the leader, when it starts a plan that may use workers,
 // writes the facts it acts with (for the role running the query) into a
@@ -31,7 +29,9 @@ namespace {
 // role, answers as for nobody: never more than the leader's principal
 // (docs/SECURITY.md, "Policies on your own tables").
 char* g_parallel_principal = nullptr;
-ExecutorStart_hook_type g_prev_executor_start = nullptr;
+
+namespace {
+
 bool g_shipping = false;
 
 void AppendUuid(std::string* out, const core::Uuid& u) {
@@ -159,8 +159,10 @@ void ShipPrincipal() {
   });
 }
 
-// A PostgreSQL hook: only plain data in this frame.
-void OnExecutorStart(QueryDesc* query, int eflags) {
+}  // namespace
+
+// Part of a PostgreSQL hook: only plain data in this frame.
+void ShipPrincipalForParallelPlan(QueryDesc* query, int eflags) {
   if (query->plannedstmt->parallelModeNeeded && !IsInParallelMode() && !IsParallelWorker() &&
       (eflags & EXEC_FLAG_EXPLAIN_ONLY) == 0 && !g_shipping && IsTransactionState()) {
     g_shipping = true;
@@ -175,14 +177,7 @@ void OnExecutorStart(QueryDesc* query, int eflags) {
     { g_shipping = false; }
     PG_END_TRY();
   }
-  if (g_prev_executor_start != nullptr) {
-    g_prev_executor_start(query, eflags);
-  } else {
-    standard_ExecutorStart(query, eflags);
-  }
 }
-
-}  // namespace
 
 static Datum HasScope(FunctionCallInfo fcinfo) {
   const core::PrincipalFacts& f = FactsHere();
@@ -221,18 +216,6 @@ static Datum CurrentUserId(FunctionCallInfo fcinfo) {
     PG_RETURN_NULL();
   }
   return UuidToDatum(f.user);
-}
-
-void InitPolicyFunctions() {
-  DefineCustomStringVariable(
-      "insight.parallel_principal", "The acting principal, as copied to parallel workers.",
-      "Set by the extension when a parallel plan starts; not meant to be set by hand.",
-      &g_parallel_principal, "", PGC_SUSET,
-      GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE | GUC_SUPERUSER_ONLY |
-          GUC_NO_RESET_ALL,
-      nullptr, nullptr, nullptr);
-  g_prev_executor_start = ExecutorStart_hook;
-  ExecutorStart_hook = OnExecutorStart;
 }
 
 }  // namespace insight

@@ -1,8 +1,8 @@
 #include "cascades.hpp"
 
-#include "../../worker/worker.hpp"
 #include "../core/json_object.hpp"
 #include "audit.hpp"
+#include "background.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -397,12 +397,22 @@ void EndSubXact(const SubXact& sx, bool commit) {
 
 }  // namespace
 
+bool CascadeAttemptFailed(const char* who, int64 event_id, const CapturedError& error) {
+  std::string what = std::string(who) + ": cascade event " + std::to_string(event_id);
+  if (error.Interrupted()) {
+    ReportCapturedError(what + " interrupted, not counted as an attempt", error);
+    return false;
+  }
+  ReportCapturedError(what + " failed", error);
+  return true;
+}
+
 int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
   int64 finished = 0;
   for (;;) {
     int64 claimed = 0;
     bool drained = false;
-    std::string error;
+    std::exception_ptr raised;
     SubXact sx = BeginSubXact();
     try {
       std::optional<CascadeEvent> ev = ClaimNextCascade();
@@ -416,24 +426,16 @@ int64 ApplyAllCascades(int batch_size, const std::string& db_role) {
           PgCall([]() { CHECK_FOR_INTERRUPTS(); });
         }
       }
-    } catch (const PgError& e) {
-      int code = e.edata()->sqlerrcode;
-      // A cancel, a timeout or a shutdown stops the whole call, not the event.
-      if (claimed == 0 || code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN) {
-        EndSubXact(sx, false);
-        throw;
-      }
-      error = e.edata()->message != nullptr ? e.edata()->message : "unknown error";
-    } catch (const SqlError& e) {
-      if (claimed == 0) {
-        EndSubXact(sx, false);
-        throw;
-      }
-      error = e.what();
+    } catch (...) {
+      raised = std::current_exception();
     }
-    if (!error.empty()) {
+    if (raised) {
+      CapturedError error = CaptureError(raised);  // before the rollback frees the error
       EndSubXact(sx, false);
-      RecordCascadeFailure(claimed, error, g_cascade_max_attempts);
+      // Nothing claimed: there is no event to charge it to. The caller sees it.
+      if (claimed == 0) std::rethrow_exception(raised);
+      if (!CascadeAttemptFailed("insight_keys", claimed, error)) std::rethrow_exception(raised);
+      RecordCascadeFailure(claimed, error.message, g_cascade_max_attempts);
       continue;
     }
     EndSubXact(sx, true);

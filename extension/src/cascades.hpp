@@ -6,7 +6,9 @@
 #include <optional>
 #include <string>
 
-#include "principal.hpp"
+#include "principal.hpp"  // first: it includes core/ headers, which come before postgres.h
+
+#include "captured_error.hpp"
 
 namespace insight {
 
@@ -53,18 +55,28 @@ BatchOutcome ApplyCascadeBatch(const CascadeEvent& event, int batch_size,
 // after max_attempts. Runs in a fresh transaction after the failed one.
 void RecordCascadeFailure(int64 event_id, const std::string& error, int max_attempts);
 
+// The one handling of an attempt at an event that raised, for the worker and
+// apply_cascades() alike, once the attempt was rolled back: reports the error
+// (a WARNING "<who>: cascade event N failed: ..." with its SQLSTATE, detail,
+// hint and context) and answers whether the event failed. An interrupt (a
+// cancel, a statement timeout, a shutdown) stopped the drainer, not the event:
+// it is reported as such and never counted as an attempt. When this answers
+// true the caller records the attempt with RecordCascadeFailure.
+bool CascadeAttemptFailed(const char* who, int64 event_id, const CapturedError& error);
+
 // Drains every due event in the current transaction, each event in a
 // subtransaction: an event that fails is rolled back alone, recorded with
 // RecordCascadeFailure (backoff, then failed) and the next one is applied.
-// Returns how many finished. A cancel or a shutdown is not an event failure:
-// it propagates.
+// Returns how many finished. A cancel or a shutdown is not an event failure
+// (CascadeAttemptFailed): it propagates, as does a failure to claim an event.
 int64 ApplyAllCascades(int batch_size, const std::string& db_role);
 
 // Milliseconds until the oldest pending or running event is due (0 when one
 // is due now), or -1 when the queue holds none.
 long NextCascadeDueMs();
 
-// GUCs (defined in insight_keys.cpp).
+// insight.cascade_batch_size, insight.cascade_naptime (seconds) and
+// insight.cascade_max_attempts.
 extern int g_cascade_batch_size;
 extern int g_cascade_naptime_s;
 extern int g_cascade_max_attempts;

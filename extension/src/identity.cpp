@@ -17,17 +17,17 @@ extern "C" {
 
 namespace insight {
 
-namespace {
-
-constexpr size_t kMaxTextLen = 200;
-constexpr size_t kMaxEmailLen = 320;
-
 // How long an identity change waits for a row lock held by another
 // transaction (docs/SECURITY.md, "Lock waits"): an open transaction of a
 // lower-privileged role (an org admin's set_membership, anyone's generate_*)
 // can hold locks on a user's rows, and must not stall administration
 // indefinitely. 0 waits as long as lock_timeout allows.
 int g_identity_lock_timeout_ms = 5000;
+
+namespace {
+
+constexpr size_t kMaxTextLen = 200;
+constexpr size_t kMaxEmailLen = 320;
 
 Statement g_org_by_name = {"SELECT 1 FROM insight.organizations WHERE name = $1", 1, {TEXTOID}, nullptr};
 Statement g_insert_org = {"INSERT INTO insight.organizations (name) VALUES ($1) RETURNING id", 1,
@@ -306,19 +306,6 @@ static Datum DeleteUser(FunctionCallInfo fcinfo) {
     return true;
   });
   PG_RETURN_VOID();
-}
-
-}  // namespace insight
-
-namespace insight {
-
-void InitIdentitySettings() {
-  DefineCustomIntVariable(
-      "insight.identity_lock_timeout",
-      "Longest wait of an identity administration function for a row lock held by another "
-      "transaction.",
-      "0 waits as long as lock_timeout allows.", &g_identity_lock_timeout_ms, 5000, 0, INT_MAX,
-      PGC_SUSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
 }
 
 }  // namespace insight

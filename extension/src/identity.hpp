@@ -3,8 +3,7 @@
 
 namespace insight {
 
-// insight.identity_lock_timeout; called from _PG_init before the prefix is
-// reserved.
-void InitIdentitySettings();
+// insight.identity_lock_timeout, in milliseconds.
+extern int g_identity_lock_timeout_ms;
 
 }  // namespace insight

@@ -1,17 +1,19 @@
-// Module entry: PG_MODULE_MAGIC, settings, callbacks, and the worker when
-// preloaded.
-#include "cascades.hpp"
-#include "identity.hpp"
-#include "keys.hpp"
-#include "log_redaction.hpp"
-#include "org_policy.hpp"
-#include "principal.hpp"
+// Module entry: PG_MODULE_MAGIC and _PG_init, which sets the process up in
+// four steps, each in one place (docs/DESIGN.md, "Process plumbing"): the
+// settings (settings.cpp), the shared memory (shared_memory.cpp), the
+// background workers (worker/) and the hooks (process_hooks.cpp).
+// Headers that include core/ first: core/ comes before any PostgreSQL header.
 #include "rate_limits.hpp"
-#include "../../worker/worker.hpp"
+#include "usage_stats.hpp"
+
+#include "background.hpp"
+#include "pg_guard.hpp"
+#include "process_hooks.hpp"
+#include "settings.hpp"
+#include "shared_memory.hpp"
 
 extern "C" {
 #include "miscadmin.h"
-#include "utils/guc.h"
 
 PG_MODULE_MAGIC;
 void _PG_init(void);
@@ -24,37 +26,27 @@ bool g_preloaded = false;
 
 static Datum WorkerLoaded(FunctionCallInfo) { PG_RETURN_BOOL(g_preloaded); }
 
-static void DefineSettings() {
-  DefineCustomIntVariable("insight.cascade_batch_size",
-                          "Keys deleted per transaction when a cascade is applied.", nullptr,
-                          &g_cascade_batch_size, 5000, 1, 1000000, PGC_SIGHUP, 0, nullptr, nullptr,
-                          nullptr);
-  DefineCustomIntVariable("insight.cascade_naptime",
-                          "Longest sleep of the cascade worker between sweeps of the queue.",
-                          nullptr, &g_cascade_naptime_s, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S,
-                          nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("insight.cascade_max_attempts",
-                          "Attempts before a failing cascade event is parked as failed.", nullptr,
-                          &g_cascade_max_attempts, 5, 1, 1000, PGC_SIGHUP, 0, nullptr, nullptr,
-                          nullptr);
-  MarkGUCPrefixReserved("insight");
-}
-
 }  // namespace insight
 
 extern "C" void _PG_init(void) {
+  // pg_upgrade's servers run with -b: no settings, shared memory, workers or
+  // hooks then. The upgrade only restores the catalog; a worker must not touch
+  // it meanwhile.
+  if (IsBinaryUpgrade) return;
   insight::InvokeGuarded([]() -> Datum {
-    insight::g_preloaded = process_shared_preload_libraries_in_progress;
-    insight::InitLogRedaction();  // before DefineSettings reserves the prefix
-    insight::InitVerify(process_shared_preload_libraries_in_progress);  // likewise
-    insight::InitCascadeWorkers(process_shared_preload_libraries_in_progress);  // likewise
-    insight::InitIdentitySettings();  // likewise
-    insight::InitOrgPolicySettings();  // likewise
-    insight::InitStandbyUsage(process_shared_preload_libraries_in_progress);    // likewise
-    insight::InitPolicyFunctions();  // likewise
-    insight::InitRateLimits(process_shared_preload_libraries_in_progress);  // likewise
-    insight::DefineSettings();
-    insight::InitPrincipal();
+    using namespace insight;
+    bool preloading = process_shared_preload_libraries_in_progress;
+    g_preloaded = preloading;
+    DefineSettings(preloading);
+    if (preloading) {
+      // Sized from settings that are final by now (PGC_POSTMASTER).
+      RequestSharedMemory(kUsageShmem);
+      RequestSharedMemory(kCascadeRegistryShmem);
+      RequestSharedMemory(kRateLimitShmem);
+      InstallSharedMemoryHooks();
+      RegisterBackgroundWorkers();
+    }
+    InstallHooks(preloading);
     return Datum(0);
   });
 }

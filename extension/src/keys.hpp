@@ -28,10 +28,10 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* record);
 // revoked, expired or orphaned keys stop acting at once.
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* record);
 
-// Settings (insight.verify_cache_size, insight.last_used_*), the relcache
-// callback and, when preloading, the shared memory for usage tracking. Called
-// from _PG_init before the insight.* prefix is reserved.
-void InitVerify(bool preloading);
+// Per backend, from _PG_init: the verify cache's memory and the relcache
+// callback that clears it (the settings are in settings.cpp, the shared
+// memory for usage tracking is requested by _PG_init).
+void InitVerify();
 
 // SHA-256 of the whole key text, as pgcrypto's digest(key, 'sha256') computes it.
 void HashKey(std::string_view key, uint8_t out[32]);

@@ -276,9 +276,8 @@ bool FindKeyText(std::string_view key, KeyRecord* rec) {
   return rec->kind == parsed.kind;
 }
 
-void InitVerify(bool preloading) {
-  DefineVerifyCacheSettings();
-  InitUsageTracking(preloading);
+void InitVerify() {
+  InitVerifyCache();
   InitKeyLookup();
 }
 

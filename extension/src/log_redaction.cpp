@@ -25,13 +25,13 @@
 // is behind noexcept / catch), never ereport (allocations use
 // MCXT_ALLOC_NO_OOM; when memory runs out the text is masked in place), and
 // allocates in the entry's own context, which FreeErrorDataContents frees.
-#include "log_redaction.hpp"
-
 #include <cstring>
 #include <string>
 #include <string_view>
 
+// core/ headers before any PostgreSQL header (log_redaction.hpp has some).
 #include "../core/redact.hpp"
+#include "log_redaction.hpp"
 
 extern "C" {
 #include "postgres.h"
@@ -51,15 +51,9 @@ extern "C" {
 
 namespace insight {
 
-namespace {
-
 bool g_redact_logs = true;
-emit_log_hook_type g_prev_emit_log_hook = nullptr;
-post_parse_analyze_hook_type g_prev_post_parse_analyze_hook = nullptr;
-ExecutorRun_hook_type g_prev_executor_run_hook = nullptr;
-ExecutorStart_hook_type g_prev_executor_start_hook = nullptr;
-ProcessUtility_hook_type g_prev_process_utility_hook = nullptr;
-planner_hook_type g_prev_planner_hook = nullptr;
+
+namespace {
 
 constexpr std::string_view kStatementLabel = "STATEMENT (keys redacted):  ";
 
@@ -155,16 +149,14 @@ void RedactLogEntry(ErrorData* edata) noexcept {
   RedactStatement(cxt, edata);
 }
 
-void RedactOwnActivity() noexcept;
+}  // namespace
 
-void EmitLogHook(ErrorData* edata) noexcept {
+void RedactLogEntryAndActivity(ErrorData* edata) noexcept {
   if (g_redact_logs && edata != nullptr) RedactLogEntry(edata);
   // Any entry this backend logs, an ERROR above all: a statement that fails
   // before parse analysis ends would otherwise keep its key in
   // pg_stat_activity while the session idles (in an aborted transaction).
   if (g_redact_logs) RedactOwnActivity();
-  // Hooks installed before ours (log shippers, auditors) see the redacted entry.
-  if (g_prev_emit_log_hook != nullptr) g_prev_emit_log_hook(edata);
 }
 
 // pg_stat_activity.query shows what the backend published in its status slot:
@@ -180,6 +172,7 @@ void EmitLogHook(ErrorData* edata) noexcept {
 // transaction, leaves no key behind). What remains is the window between the
 // publication and the first of these points (docs/SECURITY.md).
 void RedactOwnActivity() noexcept {
+  if (!g_redact_logs) return;
   volatile PgBackendStatus* entry = MyBEEntry;
   if (entry == nullptr || !pgstat_track_activities || entry->st_activity_raw == nullptr) return;
   // Only this backend writes its slot, so reading it needs no retry loop;
@@ -207,6 +200,8 @@ void RedactOwnActivity() noexcept {
   }
   PGSTAT_END_WRITE_ACTIVITY(entry);
 }
+
+namespace {
 
 // The client's statement text, as the hooks below see it: debug_query_string
 // itself (the simple protocol's message buffer, the prepared statement's text
@@ -241,91 +236,43 @@ void MaskStatement(const char* text, int location, int len) noexcept {
   core::MaskKeysKeepingHint(const_cast<char*>(text) + start, n);
 }
 
-void PostParseAnalyzeHook(ParseState* pstate, Query* query, JumbleState* jstate) {
+}  // namespace
+
+bool MaskAnalyzedStatement(ParseState* pstate, Query* query) noexcept {
   bool client = g_redact_logs && pstate != nullptr && IsClientStatement(pstate->p_sourcetext);
   if (client && query != nullptr)
     MaskStatement(pstate->p_sourcetext, query->stmt_location, query->stmt_len);
-  if (g_prev_post_parse_analyze_hook != nullptr)
-    g_prev_post_parse_analyze_hook(pstate, query, jstate);
-  if (client) RedactOwnActivity();
+  return client;
 }
 
-PlannedStmt* PlannerHook(Query* parse, const char* query_string, int cursor_options,
-                         ParamListInfo bound_params) {
+void MaskPlannedStatement(Query* parse, const char* query_string) noexcept {
   if (g_redact_logs && parse != nullptr && IsClientStatement(query_string)) {
     MaskStatement(query_string, parse->stmt_location, parse->stmt_len);
     RedactOwnActivity();
   }
-  if (g_prev_planner_hook != nullptr)
-    return g_prev_planner_hook(parse, query_string, cursor_options, bound_params);
-  return standard_planner(parse, query_string, cursor_options, bound_params);
 }
 
-void ExecutorStartHook(QueryDesc* query_desc, int eflags) {
+void MaskExecutorStatement(QueryDesc* query_desc) noexcept {
   if (g_redact_logs && query_desc != nullptr && IsClientStatement(query_desc->sourceText)) {
     const PlannedStmt* stmt = query_desc->plannedstmt;
     MaskStatement(query_desc->sourceText, stmt != nullptr ? stmt->stmt_location : -1,
                   stmt != nullptr ? stmt->stmt_len : 0);
     RedactOwnActivity();
   }
-  if (g_prev_executor_start_hook != nullptr) {
-    g_prev_executor_start_hook(query_desc, eflags);
-  } else {
-    standard_ExecutorStart(query_desc, eflags);
-  }
 }
 
 // Execute re-publishes the statement text after the portal started (Bind
-// runs ExecutorStart), so the slot is redacted again here.
-void ExecutorRunHook(QueryDesc* query_desc, ScanDirection direction, uint64 count,
-                     bool execute_once) {
+// runs ExecutorStart), so the slot is redacted again at ExecutorRun.
+void RedactActivityAtRun(QueryDesc* query_desc) noexcept {
   if (g_redact_logs && query_desc != nullptr && IsClientStatement(query_desc->sourceText))
     RedactOwnActivity();
-  if (g_prev_executor_run_hook != nullptr) {
-    g_prev_executor_run_hook(query_desc, direction, count, execute_once);
-  } else {
-    standard_ExecutorRun(query_desc, direction, count, execute_once);
-  }
 }
 
-void ProcessUtilityHook(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
-                        ProcessUtilityContext context, ParamListInfo params,
-                        QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+void MaskUtilityStatement(PlannedStmt* pstmt, const char* query_string) noexcept {
   if (g_redact_logs && pstmt != nullptr && IsClientStatement(query_string)) {
     MaskStatement(query_string, pstmt->stmt_location, pstmt->stmt_len);
     RedactOwnActivity();
   }
-  if (g_prev_process_utility_hook != nullptr) {
-    g_prev_process_utility_hook(pstmt, query_string, read_only_tree, context, params, query_env,
-                                dest, qc);
-  } else {
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-                            qc);
-  }
-}
-
-}  // namespace
-
-void InitLogRedaction() {
-  DefineCustomBoolVariable(
-      "insight.redact_logs",
-      "Redacts anything shaped like an API key from server log entries and pg_stat_activity.",
-      "Covers message, detail, hint, context, internal query and the statement text of log "
-      "entries, and the statement text pg_stat_activity shows. "
-      "Turn off only to debug, never in production.",
-      &g_redact_logs, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  g_prev_emit_log_hook = emit_log_hook;
-  emit_log_hook = EmitLogHook;
-  g_prev_post_parse_analyze_hook = post_parse_analyze_hook;
-  post_parse_analyze_hook = PostParseAnalyzeHook;
-  g_prev_executor_run_hook = ExecutorRun_hook;
-  ExecutorRun_hook = ExecutorRunHook;
-  g_prev_executor_start_hook = ExecutorStart_hook;
-  ExecutorStart_hook = ExecutorStartHook;
-  g_prev_process_utility_hook = ProcessUtility_hook;
-  ProcessUtility_hook = ProcessUtilityHook;
-  g_prev_planner_hook = planner_hook;
-  planner_hook = PlannerHook;
 }
 
 }  // namespace insight

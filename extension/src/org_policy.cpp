@@ -127,15 +127,6 @@ Actor WorkerActor() {
 
 }  // namespace
 
-void InitOrgPolicySettings() {
-  DefineCustomIntVariable(
-      "insight.key_policy_interval",
-      "How often the worker revokes unused keys and records expiring keys of organizations "
-      "with a policy.",
-      nullptr, &g_key_policy_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
-      nullptr);
-}
-
 void CheckPolicyExpiry(const core::Uuid& org, std::optional<TimestampTz> requested) {
   if (!PolicyCatalogPresent()) return;
   Datum arg = UuidToDatum(org);

@@ -13,9 +13,6 @@ namespace insight {
 // and records key.expiring (seconds).
 extern int g_key_policy_interval_s;
 
-// Called from _PG_init before the insight.* prefix is reserved.
-void InitOrgPolicySettings();
-
 // Inside an Elevated scope, once the caller's right to create a key in org was
 // decided: 22023 when the requested expiry (nullopt: none) breaks the
 // organization's policy (require_expiry, max_key_lifetime). Every path that

@@ -162,7 +162,9 @@ void ClearExplicit() {
   g_cache.valid = false;
 }
 
-void OnXactEvent(XactEvent event, void*) {
+}  // namespace
+
+void PrincipalAtXactEvent(XactEvent event) noexcept {
   switch (event) {
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
@@ -184,12 +186,14 @@ void OnXactEvent(XactEvent event, void*) {
   g_cache.valid = false;
 }
 
-void OnSubXactEvent(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void*) {
+void PrincipalAtSubXactEvent(SubXactEvent event, SubTransactionId my_subid) noexcept {
   if (event != SUBXACT_EVENT_ABORT_SUB) return;
   if (g_explicit.set_in_this_xact && g_explicit.subid >= my_subid) ClearExplicit();
   g_actor_stack.clear();
   g_cache.valid = false;
 }
+
+namespace {
 
 void SetExplicit(PrincipalSource source, const core::Uuid& id, PrincipalScope scope) {
   RequireMaySetPrincipal();
@@ -204,35 +208,20 @@ void SetExplicit(PrincipalSource source, const core::Uuid& id, PrincipalScope sc
   g_cache.valid = false;
 }
 
-ProcessUtility_hook_type g_prev_utility = nullptr;
+}  // namespace
 
-// Statements that reset a session for its next user: DISCARD ALL (what
-// pgbouncer's server_reset_query runs), RESET ALL, SET/RESET SESSION
-// AUTHORIZATION. A PostgreSQL callback: only plain data lives in this frame.
-void ForgetPrincipalOnSessionReset(PlannedStmt* pstmt, const char* query_string,
-                                   bool read_only_tree, ProcessUtilityContext context,
-                                   ParamListInfo params, QueryEnvironment* query_env,
-                                   DestReceiver* dest, QueryCompletion* qc) {
+bool PrincipalResetBy(const PlannedStmt* pstmt) noexcept {
   Node* parsetree = pstmt->utilityStmt;
-  bool forget = false;
-  if (IsA(parsetree, DiscardStmt)) {
-    forget = castNode(DiscardStmt, parsetree)->target == DISCARD_ALL;
-  } else if (IsA(parsetree, VariableSetStmt)) {
+  if (IsA(parsetree, DiscardStmt)) return castNode(DiscardStmt, parsetree)->target == DISCARD_ALL;
+  if (IsA(parsetree, VariableSetStmt)) {
     auto* set = castNode(VariableSetStmt, parsetree);
-    forget = set->kind == VAR_RESET_ALL ||
-             (set->name != nullptr && strcmp(set->name, "session_authorization") == 0);
+    return set->kind == VAR_RESET_ALL ||
+           (set->name != nullptr && strcmp(set->name, "session_authorization") == 0);
   }
-  if (g_prev_utility) {
-    g_prev_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-  } else {
-    standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest,
-                            qc);
-  }
-  // Reached only when the statement succeeded.
-  if (forget) ClearExplicit();
+  return false;
 }
 
-}  // namespace
+void ForgetPrincipal() noexcept { ClearExplicit(); }
 
 void RequireMaySetPrincipal() {
   // Code that runs as another role on the session's behalf (an index
@@ -339,15 +328,6 @@ const Actor* ActorOverride() { return g_actor_stack.empty() ? nullptr : &g_actor
 
 void SetKeyPrincipal(const core::Uuid& key_id, PrincipalScope scope) {
   SetExplicit(PrincipalSource::ApiKey, key_id, scope);
-}
-
-void InitPrincipal() {
-  RegisterXactCallback(OnXactEvent, nullptr);
-  RegisterSubXactCallback(OnSubXactEvent, nullptr);
-  // Installed whether or not the library is preloaded: a principal exists only
-  // in a backend that has loaded it.
-  g_prev_utility = ProcessUtility_hook;
-  ProcessUtility_hook = ForgetPrincipalOnSessionReset;
 }
 
 // ---- SQL: act_as, reset_principal, whoami ---------------------------------

@@ -7,6 +7,12 @@
 #include "../core/permissions.hpp"
 #include "spi_bridge.hpp"
 
+extern "C" {
+#include "access/xact.h"
+#include "executor/execdesc.h"
+#include "nodes/plannodes.h"
+}
+
 namespace insight {
 
 enum class PrincipalSource : uint8_t { None, ApiKey, ActAs, DbRole, Operator };
@@ -55,14 +61,26 @@ void RequireMaySetPrincipal();
 // 'transaction' (also when absent) or 'session'; 22023 otherwise.
 PrincipalScope ScopeArgument(FunctionCallInfo fcinfo, int argno);
 
-// Registers transaction callbacks and the utility hook that forgets the
-// principal on DISCARD ALL, RESET ALL and SET/RESET SESSION AUTHORIZATION;
-// called from _PG_init.
-void InitPrincipal();
+// The principal's part of the transaction callbacks (process_hooks.cpp): a
+// transaction-scoped principal ends with its transaction, one set in a
+// transaction or subtransaction that rolled back never existed.
+void PrincipalAtXactEvent(XactEvent event) noexcept;
+void PrincipalAtSubXactEvent(SubXactEvent event, SubTransactionId subid) noexcept;
 
-// insight.parallel_principal and the executor hook that hands the principal
-// to parallel workers (app_policies.cpp); called from _PG_init before the
-// insight.* prefix is reserved.
-void InitPolicyFunctions();
+// Its part of the utility hook: statements that reset a session for its next
+// user (DISCARD ALL, what pgbouncer's server_reset_query runs; RESET ALL;
+// SET/RESET SESSION AUTHORIZATION) forget the principal once they succeeded.
+bool PrincipalResetBy(const PlannedStmt* pstmt) noexcept;
+void ForgetPrincipal() noexcept;
+
+// insight.parallel_principal (app_policies.cpp): the leader's principal as
+// copied to parallel workers; only the extension sets it.
+extern char* g_parallel_principal;
+
+// Its part of the ExecutorStart hook: before a plan that may use parallel
+// workers starts, writes the facts the leader acts with into
+// insight.parallel_principal, which PostgreSQL copies to every worker.
+// Raises as ereport does (a PostgreSQL hook: call it from a plain C frame).
+void ShipPrincipalForParallelPlan(QueryDesc* query, int eflags);
 
 }  // namespace insight

@@ -54,25 +54,15 @@ struct RateEntry {
 
 SharedRateLimits* g_shared = nullptr;
 HTAB* g_table = nullptr;
-shmem_request_hook_type g_prev_request_hook = nullptr;
-shmem_startup_hook_type g_prev_startup_hook = nullptr;
-
 Size TotalSize() {
   return add_size(MAXALIGN(sizeof(SharedRateLimits)),
                   hash_estimate_size(g_rate_limit_capacity, sizeof(RateEntry)));
 }
 
-// Hooks run in the postmaster: plain C calls only, no C++ objects alive.
-void RequestShmem() {
-  if (g_prev_request_hook != nullptr) g_prev_request_hook();
-  RequestAddinShmemSpace(TotalSize());
-  RequestNamedLWLockTranche(kTrancheName, 1);
-}
-
-void StartupShmem() {
-  if (g_prev_startup_hook != nullptr) g_prev_startup_hook();
+// Runs in the postmaster with AddinShmemInitLock held (shared_memory.cpp):
+// plain C calls only, no C++ objects alive.
+void AttachShmem() {
   bool found;
-  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   g_shared = static_cast<SharedRateLimits*>(
       ShmemInitStruct("insight_keys rate limits", sizeof(SharedRateLimits), &found));
   if (!found) {
@@ -87,7 +77,6 @@ void StartupShmem() {
   info.entrysize = sizeof(RateEntry);
   g_table = ShmemInitHash("insight_keys rate limit table", g_rate_limit_capacity,
                           g_rate_limit_capacity, &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
-  LWLockRelease(AddinShmemInitLock);
 }
 
 bool Active() noexcept { return g_shared != nullptr && g_table != nullptr; }
@@ -239,20 +228,7 @@ Datum StatsSql(FunctionCallInfo fcinfo) {
 
 }  // namespace
 
-void InitRateLimits(bool preloading) {
-  // PGC_POSTMASTER settings can only be defined while preloading.
-  if (!preloading) return;
-  DefineCustomIntVariable(
-      "insight.rate_limit_capacity",
-      "Keys with a rate limit whose windows shared memory can hold at once.",
-      "A further key's requests are refused (RATE_LIMITED, counted in insight.stats) until an "
-      "idle key's entry is freed.",
-      &g_rate_limit_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-  g_prev_request_hook = shmem_request_hook;
-  shmem_request_hook = RequestShmem;
-  g_prev_startup_hook = shmem_startup_hook;
-  shmem_startup_hook = StartupShmem;
-}
+const SharedMemoryPart kRateLimitShmem = {"rate limits", TotalSize, kTrancheName, AttachShmem};
 
 RateLimitResult ConsumeRateLimit(const core::Uuid& key_id, const RateLimitSpec& spec,
                                  TimestampTz now) {

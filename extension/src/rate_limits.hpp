@@ -12,6 +12,7 @@
 
 #include "../core/uuid.hpp"
 #include "pg_guard.hpp"
+#include "shared_memory.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"
@@ -33,9 +34,9 @@ struct RateLimitResult {
   TimestampTz reset = 0;   // end of the current fixed window
 };
 
-// Defines insight.rate_limit_capacity and, when preloading, requests the
-// shared memory. Called from _PG_init before the prefix is reserved.
-void InitRateLimits(bool preloading);
+// The table of windows, sized by insight.rate_limit_capacity (fixed at
+// start); requested by _PG_init when preloading.
+extern const SharedMemoryPart kRateLimitShmem;
 
 // Counts one request of key_id against spec, across all backends. A key whose
 // spec changed starts a new window. Takes the table's LWLock shared and the

@@ -69,9 +69,6 @@ struct LastUsedEntry {
 SharedUsage* g_shared = nullptr;
 CounterSlot* g_slots = nullptr;
 HTAB* g_last_used = nullptr;
-shmem_request_hook_type g_prev_request_hook = nullptr;
-shmem_startup_hook_type g_prev_startup_hook = nullptr;
-
 int SlotCount() { return MaxBackends + 1; }
 
 Size CountersSize() {
@@ -83,17 +80,10 @@ Size TotalSize() {
   return add_size(CountersSize(), hash_estimate_size(g_last_used_capacity, sizeof(LastUsedEntry)));
 }
 
-// Hooks run in the postmaster: plain C calls only, no C++ objects alive.
-void RequestShmem() {
-  if (g_prev_request_hook != nullptr) g_prev_request_hook();
-  RequestAddinShmemSpace(TotalSize());
-  RequestNamedLWLockTranche(kTrancheName, 1);
-}
-
-void StartupShmem() {
-  if (g_prev_startup_hook != nullptr) g_prev_startup_hook();
+// Runs in the postmaster with AddinShmemInitLock held (shared_memory.cpp):
+// plain C calls only, no C++ objects alive.
+void AttachShmem() {
   bool found;
-  LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
   void* raw = ShmemInitStruct("insight_keys usage", CountersSize(), &found);
   g_shared = static_cast<SharedUsage*>(raw);
   uintptr_t slots = reinterpret_cast<uintptr_t>(raw) + MAXALIGN(sizeof(SharedUsage));
@@ -116,7 +106,6 @@ void StartupShmem() {
   info.entrysize = sizeof(LastUsedEntry);
   g_last_used = ShmemInitHash("insight_keys last used", g_last_used_capacity, g_last_used_capacity,
                               &info, HASH_ELEM | HASH_BLOBS | HASH_FIXED_SIZE);
-  LWLockRelease(AddinShmemInitLock);
 }
 
 int MySlot() noexcept {
@@ -255,24 +244,7 @@ Datum FlushLastUsedSql(FunctionCallInfo) { return Int64GetDatum(FlushLastUsed())
 
 }  // namespace
 
-void InitUsageTracking(bool preloading) {
-  DefineCustomIntVariable(
-      "insight.last_used_flush_interval",
-      "How often the worker writes recorded key uses to insight.api_keys.last_used_at.", nullptr,
-      &g_last_used_flush_interval_s, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
-      nullptr);
-  // PGC_POSTMASTER settings can only be defined while preloading (later it is FATAL).
-  if (!preloading) return;
-  DefineCustomIntVariable(
-      "insight.last_used_capacity",
-      "Keys whose last use shared memory can hold between two flushes.",
-      "Uses of further keys are counted in insight.stats.last_used_dropped until the next flush.",
-      &g_last_used_capacity, 16384, 16, 4194304, PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-  g_prev_request_hook = shmem_request_hook;
-  shmem_request_hook = RequestShmem;
-  g_prev_startup_hook = shmem_startup_hook;
-  shmem_startup_hook = StartupShmem;
-}
+const SharedMemoryPart kUsageShmem = {"usage tracking", TotalSize, kTrancheName, AttachShmem};
 
 bool UsageTrackingActive() noexcept { return g_shared != nullptr && g_last_used != nullptr; }
 

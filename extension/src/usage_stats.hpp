@@ -10,6 +10,7 @@
 #include "../core/uuid.hpp"
 #include "../core/verify_decision.hpp"
 #include "pg_guard.hpp"
+#include "shared_memory.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"
@@ -19,7 +20,7 @@ extern "C" {
 namespace insight {
 
 extern int g_last_used_flush_interval_s;  // insight.last_used_flush_interval
-extern int g_last_used_capacity;          // insight.last_used_capacity
+extern int g_last_used_capacity;          // insight.last_used_capacity (fixed at start)
 
 enum class StatCounter : uint8_t {
   Valid,
@@ -33,9 +34,9 @@ enum class StatCounter : uint8_t {
   kCount
 };
 
-// Defines the settings; when preloading, also requests the shared memory.
-// Called from _PG_init before MarkGUCPrefixReserved.
-void InitUsageTracking(bool preloading);
+// The counters and the last-used table, sized by insight.last_used_capacity;
+// requested by _PG_init when preloading.
+extern const SharedMemoryPart kUsageShmem;
 
 bool UsageTrackingActive() noexcept;
 

@@ -111,19 +111,11 @@ CachedKey* Bucket(std::string_view lookup) noexcept {
 
 }  // namespace
 
-void DefineVerifyCacheSettings() {
+void InitVerifyCache() {
   if (g_cache_context == nullptr) {
     g_cache_context =
         AllocSetContextCreate(TopMemoryContext, "insight_keys verify cache", ALLOCSET_SMALL_SIZES);
   }
-  // Superuser-only: the size decides how much memory every backend may pin
-  // (about 620 MB at the maximum), which is not for any role to choose.
-  DefineCustomIntVariable(
-      "insight.verify_cache_size",
-      "Verified keys each backend keeps in memory (0 disables the cache).",
-      "Each entry takes about 620 bytes; entries are dropped on any change to keys, users, "
-      "memberships or organizations.",
-      &g_verify_cache_size, 10000, 0, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 }
 
 uint64_t VerifyCacheGeneration() noexcept { return g_generation; }

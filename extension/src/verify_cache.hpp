@@ -36,7 +36,8 @@ struct VerifyCacheStatus {
   int64_t memory_bytes = 0;  // what the slots take, allocated once per size change
 };
 
-void DefineVerifyCacheSettings();
+// Creates the cache's memory context; once per backend, from _PG_init.
+void InitVerifyCache();
 
 // Bumped by every invalidation. A lookup records it before taking its
 // snapshot and stores its result only if it is unchanged afterwards, so an

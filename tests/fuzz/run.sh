@@ -19,13 +19,16 @@ if ! command -v "$CXX_FUZZ" >/dev/null; then
   exit 1
 fi
 
-CORE=(extension/core/key_codec.cpp extension/core/redact.cpp
-      extension/core/verify_decision.cpp extension/core/permissions.cpp
-      extension/core/key_settings.cpp)
+# The flags and the core's sources are the build's (buildflags.mk).
+build_var() { sed -n "s/^$1 *= *//p" buildflags.mk; }
+# shellcheck disable=SC2207 # the value is a list of globs: split and expanded on purpose
+CORE=($(build_var INSIGHT_CORE_SOURCES))
+read -r -a WARNINGS <<<"$(build_var INSIGHT_WARNINGS)"
+read -r -a DEBUG_FLAGS <<<"$(build_var INSIGHT_DEBUG_FLAGS)"
 echo "== build $OUT/fuzz_keys"
-if ! "$CXX_FUZZ" -std=c++17 -g -O1 -fno-omit-frame-pointer \
+if ! "$CXX_FUZZ" -std=c++"$(build_var INSIGHT_CXX_STANDARD)" -g -O1 "${DEBUG_FLAGS[@]}" \
       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-      -Wall -Wextra -Werror -Iextension/core \
+      "${WARNINGS[@]}" -Werror -Iextension/core \
       tests/fuzz/fuzz_keys.cpp "${CORE[@]}" -o "$OUT/fuzz_keys"; then
   echo "fuzz harness failed to build"
   echo "suite-result: 0 1"
