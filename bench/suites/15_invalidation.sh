@@ -9,10 +9,14 @@
 #   revoking: the same, while a third session (pgbench -c 1) revokes one other
 #             key every 10 ms through insight.revoke_key (each revocation
 #             commits, so every verifying backend's cache is cleared)
+#   control:  the same third session doing the same work, each transaction
+#             rolled back: no invalidation is sent. revoking / control is what
+#             the invalidations themselves cost; control / quiet is what a
+#             third busy session costs on these cores.
 #
 # The revoked keys are never the verified ones: every verify stays VALID, and
 # the difference is what the invalidations cost the verifying backends.
-# Rounds are interleaved (quiet, revoking, quiet, ...), medians reported.
+# Rounds are interleaved (quiet, revoking, control, quiet, ...), medians reported.
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5 per run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -94,28 +98,38 @@ EOF
 printf '\\set id random(1, %d)\nSELECT api_key AS k FROM bench_keys WHERE id = :id \\gset\nSELECT * FROM insight.verify(:k);\n' \
   "$VERIFY_KEYS" >"$work/verify.sql"
 printf 'SELECT bench_revoke_next();\n\\sleep 10 ms\n' >"$work/revoke.sql"
+printf 'BEGIN;\nSELECT bench_revoke_next();\nROLLBACK;\n\\sleep 10 ms\n' >"$work/control.sql"
 chown "$PG_USER" "$work"/*.sql 2>/dev/null || true
 [ "$(sql -c "SELECT v.code FROM bench_keys b, insight.verify(b.api_key) v WHERE b.id = 1")" = VALID ] ||
   { echo "bench key does not verify" >&2; exit 1; }
 
 pgb -M prepared -c 2 -j 2 -T 2 -f "$work/verify.sql" >/dev/null  # warm up
-quiet="" revoking="" revokes="" invals=""
+quiet="" revoking="" control="" revokes=""
+# run_with SCRIPT: verify TPS while a third session runs SCRIPT.
+run_with() {
+  local t third
+  pgb -c 1 -j 1 -T "$SECS" -f "$work/$1" >"$work/third.out" &
+  third=$!
+  t=$(pgb -M prepared -c 2 -j 2 -T "$SECS" -f "$work/verify.sql" | tps_of)
+  wait "$third" || { cat "$work/third.out" >&2; return 1; }
+  echo "$t"
+}
 for r in $(seq "$ROUNDS"); do
   t=$(pgb -M prepared -c 2 -j 2 -T "$SECS" -f "$work/verify.sql" | tps_of)
   quiet+="$t "
-  before=$(sql -c "SELECT last_value FROM bench_victim_seq")
-  pgb -c 1 -j 1 -T "$SECS" -f "$work/revoke.sql" >"$work/revoker.out" &
-  revoker=$!
-  t=$(pgb -M prepared -c 2 -j 2 -T "$SECS" -f "$work/verify.sql" | tps_of)
-  wait "$revoker" || { cat "$work/revoker.out" >&2; exit 1; }
+  t=$(run_with revoke.sql) || exit 1
   revoking+="$t "
-  after=$(sql -c "SELECT last_value FROM bench_victim_seq")
-  revokes+="$(awk -v a="$after" -v b="$before" -v s="$SECS" 'BEGIN {printf "%.0f", (a - b) / s}') "
+  revokes+="$(awk -v a="$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")" \
+                  -v b="${revoked_before:-0}" -v s="$SECS" 'BEGIN {printf "%.0f", (a - b) / s}') "
+  revoked_before=$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")
+  t=$(run_with control.sql) || exit 1
+  control+="$t "
 done
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
-q=$(med "$quiet") v=$(med "$revoking") rps=$(med "$revokes")
-r_v=$(ratio "$v" "$q")
+q=$(med "$quiet") v=$(med "$revoking") c=$(med "$control") rps=$(med "$revokes")
+r_v=$(ratio "$v" "$q") r_vc=$(ratio "$v" "$c") r_cq=$(ratio "$c" "$q")
 s_v=$(pairwise ratio "$revoking" "$quiet" | spread_of)
+s_vc=$(pairwise ratio "$revoking" "$control" | spread_of)
 revoked=$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")
 left=$(sql -c "SELECT count(*) FROM insight.api_keys WHERE id IN (SELECT key_id FROM bench_victims)")
 
@@ -129,7 +143,9 @@ session revokes one of the other keys every 10 ms (insight.revoke_key, one trans
 | target | measured | result |
 |---|---|---|
 | verify TPS while revoking ≥ 0.9 × verify TPS without | $v vs $q TPS = **$r_v ×** at $rps revocations/s | $(judge "$r_v" 0.9 ">=" "$s_v") |
+| (what the invalidations cost) revoking vs the same third session rolling back | $v vs $c TPS = $r_vc × | $(judge "$r_vc" 0.9 ">=" "$s_vc") |
+| (what a third busy session costs) rolling back vs quiet | $c vs $q TPS = $r_cq × | — |
 
-- Raw TPS per round: quiet $quiet; revoking $revoking; revocations/s $revokes.
+- Raw TPS per round: quiet $quiet; revoking $revoking; control $control; revocations/s $revokes.
 - $revoked keys revoked in all ($left victims still stored).
 EOF

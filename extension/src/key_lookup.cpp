@@ -14,9 +14,9 @@ extern "C" {
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "access/tableam.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -26,6 +26,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 namespace insight {
@@ -443,7 +444,20 @@ bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec, bool* cacheable) {
   return true;
 }
 
-Oid KeyDataInvalidationRelation() { return ResolveRelations().key_data; }
+Oid KeyDataInvalidationRelation() {
+  Relations r = ResolveRelations();
+  if (!OidIsValid(r.key_data)) return InvalidOid;
+  // Its own relcache invalidation reads as "key data changed", so a relation
+  // dropped on its own (not with the extension) would go unnoticed here:
+  // check it still exists, else resolve again.
+  Oid key_data = r.key_data;
+  bool exists =
+      PgCall([key_data]() { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(key_data)); });
+  if (exists) return key_data;
+  g_rels.valid = false;
+  g_rels_generation++;
+  return ResolveRelations().key_data;
+}
 
 }  // namespace insight
 

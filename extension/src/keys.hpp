@@ -23,9 +23,9 @@ struct KeyRecord {
   TimestampTz created_at = 0;
   int64_t generation = 0;  // when the row was inserted, in insight.generation_seq's order
   std::optional<TimestampTz> stored_expires_at;  // the row's own expires_at
-  std::optional<TimestampTz> expires_at;  // the effective expiry (docs/DESIGN.md)
-  core::KeyFacts facts;                   // facts.kind is the key's kind
-  core::KeySettings settings;             // api_keys.settings, parsed once per read
+  std::optional<TimestampTz> expires_at;         // the effective expiry (docs/DESIGN.md)
+  core::KeyFacts facts;                          // facts.kind is the key's kind
+  core::KeySettings settings;                    // api_keys.settings, parsed once per read
 
   core::KeyKind kind() const { return facts.kind; }
 };

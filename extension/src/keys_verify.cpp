@@ -37,10 +37,11 @@ namespace {
 constexpr TimestampTz kReportEvery = USECS_PER_SEC;
 
 // The blessed result descriptors of verify, authenticate, check and
-// verify_cache_status (6 functions, three row shapes), built once per backend: fn_extra does not survive from one
-// execution of a prepared statement to the next, and building the descriptor
-// from pg_proc was a tenth of a verify statement. Keyed by function OID, so a
-// re-created extension (new OIDs) builds new ones.
+// verify_cache_status (6 functions, three row shapes), built once per
+// backend: fn_extra does not survive from one execution of a prepared
+// statement to the next, and building the descriptor from pg_proc was a tenth
+// of a verify statement. Keyed by function OID, so a re-created extension
+// (new OIDs) builds new ones.
 struct ResultShape {
   Oid fn_oid;
   TupleDesc desc;  // in CacheMemoryContext
