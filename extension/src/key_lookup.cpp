@@ -71,12 +71,18 @@ uint64_t g_rels_generation = 0;
 //    verify reads (DDL, DROP EXTENSION, VACUUM's statistics), of every
 //    relation (relid 0), or of anything while the OIDs are not resolved. The
 //    OIDs are forgotten and the cache goes too: the rows may be gone with them.
+//    Before the catalog reaches 1.3 (no insight.cache_inval_keys) every
+//    relcache invalidation counts as this: the triggers then invalidate the
+//    changed table, and the relation that ALTER EXTENSION UPDATE creates (its
+//    creation is an invalidation too) must be found by a session that
+//    resolved the OIDs before the update, or its signals would go unheard.
 void OnRelcacheInvalidation(Datum, Oid relid) {
-  if (g_rels.valid && OidIsValid(relid) && relid == g_rels.key_data) {
+  if (g_rels.valid && OidIsValid(g_rels.key_data) && relid == g_rels.key_data) {
     VerifyCacheInvalidate();
     return;
   }
-  if (relid == InvalidOid || !g_rels.valid || g_rels.Tracks(relid)) {
+  if (relid == InvalidOid || !g_rels.valid || !OidIsValid(g_rels.key_data) ||
+      g_rels.Tracks(relid)) {
     g_rels.valid = false;
     g_rels_generation++;
     VerifyCacheInvalidate();
