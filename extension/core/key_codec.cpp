@@ -93,6 +93,10 @@ std::string_view KindName(KeyKind kind) noexcept {
   return kind == KeyKind::User ? "user" : "organization";
 }
 
+KeyKind KindFromName(std::string_view name) noexcept {
+  return name == "organization" ? KeyKind::Organization : KeyKind::User;
+}
+
 std::string_view PrefixOf(KeyKind kind) noexcept {
   return kind == KeyKind::User ? kUserPrefix : kOrgPrefix;
 }

@@ -50,6 +50,9 @@ std::string GenerateKey(KeyKind kind, RandomFill random);
 std::string MakeHint(std::string_view key);
 
 std::string_view KindName(KeyKind kind) noexcept;  // "user" / "organization"
+// The inverse, for api_keys.kind (whose CHECK allows only those two names):
+// "organization" is Organization, anything else User.
+KeyKind KindFromName(std::string_view name) noexcept;
 std::string_view PrefixOf(KeyKind kind) noexcept;
 
 // Building blocks, exposed for the unit tests.

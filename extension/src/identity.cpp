@@ -5,6 +5,7 @@
 
 #include <optional>
 
+#include "arguments.hpp"
 #include "principal.hpp"
 
 extern "C" {
@@ -26,7 +27,6 @@ int g_identity_lock_timeout_ms = 5000;
 
 namespace {
 
-constexpr size_t kMaxTextLen = 200;
 constexpr size_t kMaxEmailLen = 320;
 
 Statement g_org_by_name = {"SELECT 1 FROM insight.organizations WHERE name = $1", 1, {TEXTOID}, nullptr};
@@ -65,21 +65,6 @@ Statement g_delete_membership = {"DELETE FROM insight.memberships WHERE user_id 
 Statement g_set_platform_admin = {
     "UPDATE insight.users SET is_platform_admin = $2 WHERE id = $1", 2, {UUIDOID, BOOLOID}, nullptr};
 Statement g_delete_user = {"DELETE FROM insight.users WHERE id = $1", 1, {UUIDOID}, nullptr};
-
-bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos; }
-
-std::string RequiredText(FunctionCallInfo fcinfo, int argno, const char* what, size_t max_len) {
-  if (PG_ARGISNULL(argno)) {
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be null");
-  }
-  std::string value = TextFromDatum(PG_GETARG_DATUM(argno));
-  if (IsBlank(value)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, std::string(what) + " must not be blank");
-  if (value.size() > max_len) {
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE,
-                   std::string(what) + " must be at most " + std::to_string(max_len) + " bytes");
-  }
-  return value;
-}
 
 core::Uuid RequiredUuid(FunctionCallInfo fcinfo, int argno, const char* what) {
   if (PG_ARGISNULL(argno)) {

@@ -14,9 +14,10 @@ extern "C" {
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/fmgroids.h"
@@ -25,6 +26,7 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 namespace insight {
@@ -32,7 +34,8 @@ namespace insight {
 namespace {
 
 // The relations verify reads, resolved once per backend and forgotten by the
-// relcache callback (so DROP/CREATE EXTENSION in the same session works).
+// relcache callback when one of them may have changed shape or been dropped
+// (so DROP/CREATE EXTENSION and ALTER EXTENSION UPDATE in the same session work).
 struct Relations {
   bool valid = false;
   Oid api_keys, keys_pkey, keys_lookup_idx;
@@ -40,6 +43,7 @@ struct Relations {
   Oid users, users_pkey;
   Oid memberships, memberships_pkey;
   Oid policies, policies_pkey;  // InvalidOid until the catalog reaches 1.2
+  Oid key_data;                 // insight.cache_inval_keys; InvalidOid until 1.3
   AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
   AttrNumber k_disabled;
   AttrNumber k_created, p_org, p_max_lifetime;
@@ -59,9 +63,26 @@ struct Relations {
 Relations g_rels;
 uint64_t g_rels_generation = 0;
 
-// A PostgreSQL callback: plain C only, never raises.
+// A PostgreSQL callback: plain C only, never raises. Two signals arrive here:
+//  - "key data changed": a relcache invalidation of insight.cache_inval_keys,
+//    sent by the statement triggers (cache_invalidation.cpp) at commit of any
+//    change that could alter a verify answer. Only the verify cache goes.
+//  - "the relations may have changed": an invalidation of a table or index
+//    verify reads (DDL, DROP EXTENSION, VACUUM's statistics), of every
+//    relation (relid 0), or of anything while the OIDs are not resolved. The
+//    OIDs are forgotten and the cache goes too: the rows may be gone with them.
+//    Before the catalog reaches 1.3 (no insight.cache_inval_keys) every
+//    relcache invalidation counts as this: the triggers then invalidate the
+//    changed table, and the relation that ALTER EXTENSION UPDATE creates (its
+//    creation is an invalidation too) must be found by a session that
+//    resolved the OIDs before the update, or its signals would go unheard.
 void OnRelcacheInvalidation(Datum, Oid relid) {
-  if (relid == InvalidOid || !g_rels.valid || g_rels.Tracks(relid)) {
+  if (g_rels.valid && OidIsValid(g_rels.key_data) && relid == g_rels.key_data) {
+    VerifyCacheInvalidate();
+    return;
+  }
+  if (relid == InvalidOid || !g_rels.valid || !OidIsValid(g_rels.key_data) ||
+      g_rels.Tracks(relid)) {
     g_rels.valid = false;
     g_rels_generation++;
     VerifyCacheInvalidate();
@@ -96,6 +117,9 @@ Relations ResolveRelations() {
     r.users_pkey = RelationIn(nsp, "users_pkey");
     r.memberships = RelationIn(nsp, "memberships");
     r.memberships_pkey = RelationIn(nsp, "memberships_pkey");
+    // Absent until ALTER EXTENSION UPDATE reaches 1.3: the triggers then
+    // invalidate the changed table itself, which Tracks() catches.
+    r.key_data = get_relname_relid("cache_inval_keys", nsp);
     r.k_id = Column(r.api_keys, "id");
     r.k_lookup = Column(r.api_keys, "lookup_id");
     r.k_kind = Column(r.api_keys, "kind");
@@ -133,50 +157,34 @@ Relations ResolveRelations() {
   return r;
 }
 
-// What one lookup read, as plain data filled inside PgCall.
-struct RawKey {
-  bool found;
-  pg_uuid_t id;
-  bool is_org;
-  pg_uuid_t org;
-  bool has_owner;
-  pg_uuid_t owner;
-  bool hash_ok;  // stored hash is 32 bytes
-  uint8_t hash[32];
-  bool has_expires;
-  TimestampTz expires;
-  TimestampTz created;
-  bool has_lifetime_end;   // the organization's policy has max_key_lifetime
-  TimestampTz lifetime_end;  // created_at + max_key_lifetime
-  int64 generation;  // when the key was inserted, in insight.generation_seq's order
-  bool disabled;     // disabled_at is set
-  bool org_exists;
-  bool owner_exists;
-  bool owner_admin;
-  core::Role role;
-  bool cacheable;  // read in a fresh snapshot: may be cached
-  char* settings;  // api_keys.settings as JSON text (palloc'd), or nullptr for none
-};
-
-// Inside PgCall: one equality probe of a unique index; read() sees the row.
+// Inside PgCall: one equality probe of a unique index; read() sees the row in
+// the slot. The key columns are the index's (1, 2, ...). Both relations stay
+// locked until the transaction ends (NoLock at close), as a query's would: a
+// second probe in the same transaction then takes no lock and processes no
+// invalidation, and the relations cannot be dropped under the transaction.
 template <typename Read>
 bool Probe(Oid heap_oid, Oid index_oid, Snapshot snap, ScanKeyData* keys, int nkeys, Read&& read) {
   Relation heap = table_open(heap_oid, AccessShareLock);
-  SysScanDesc scan = systable_beginscan(heap, index_oid, true, snap, nkeys, keys);
-  HeapTuple tup = systable_getnext(scan);
-  bool found = HeapTupleIsValid(tup);
-  if (found) read(tup, RelationGetDescr(heap));
-  systable_endscan(scan);
-  table_close(heap, AccessShareLock);
+  Relation index = index_open(index_oid, AccessShareLock);
+  IndexScanDesc scan = index_beginscan(heap, index, snap, nkeys, 0);
+  index_rescan(scan, keys, nkeys, nullptr, 0);
+  TupleTableSlot* slot = table_slot_create(heap, nullptr);
+  bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+  if (found) read(slot);
+  ExecDropSingleTupleTableSlot(slot);
+  index_endscan(scan);
+  index_close(index, NoLock);
+  table_close(heap, NoLock);
   return found;
 }
 
-void CopyUuid(Datum d, pg_uuid_t* out) { std::memcpy(out->data, DatumGetUUIDP(d)->data, UUID_LEN); }
+void CopyUuid(Datum d, core::Uuid* out) {
+  std::memcpy(out->bytes.data(), DatumGetUUIDP(d)->data, UUID_LEN);
+}
 
-bool TextEquals(Datum d, const char* s) {
-  text* t = DatumGetTextPP(d);
-  size_t n = strlen(s);
-  return VARSIZE_ANY_EXHDR(t) == n && std::memcmp(VARDATA_ANY(t), s, n) == 0;
+Datum UuidDatum(const core::Uuid& u) {
+  // pg_uuid_t is 16 unsigned chars: the bytes of a core::Uuid are one.
+  return UUIDPGetDatum(reinterpret_cast<const pg_uuid_t*>(u.bytes.data()));
 }
 
 // A user key counts for its owner's membership only if it was inserted after
@@ -184,166 +192,160 @@ bool TextEquals(Datum d, const char* s) {
 // (before the cascade deleted them, even in the same transaction) belong to
 // the removed membership, and answer OWNER_INACTIVE at once
 // (docs/SECURITY.md, "Membership removal").
-bool KeyCoveredBy(const RawKey& key, const OwnerFacts& facts) {
-  return key.generation >= facts.member_generation;
+bool KeyCoveredBy(const KeyRecord& rec, const OwnerFacts& facts) {
+  return rec.generation >= facts.member_generation;
 }
 
-// Inside PgCall. created_at + the organization's max_key_lifetime, in the
-// server's calendar arithmetic (timestamptz + interval, as the views compute
-// it). set_org_policy bounds the lifetime, so this cannot leave the range.
-void ApplyLifetime(const OwnerFacts& facts, RawKey* raw) {
-  raw->has_lifetime_end = facts.has_max_lifetime;
+// Inside PgCall. What the owner facts say about this key: the owner's state,
+// and created_at + the organization's max_key_lifetime, in the server's
+// calendar arithmetic (timestamptz + interval, as the views compute it).
+// set_org_policy bounds the lifetime, so this cannot leave the range.
+void ApplyOwnerFacts(const OwnerFacts& facts, KeyRecord* rec,
+                     std::optional<TimestampTz>* lifetime_end) {
+  rec->facts.org_exists = facts.org_exists;
+  rec->facts.owner_exists = facts.owner_exists;
+  rec->facts.owner_platform_admin = facts.owner_admin;
+  rec->facts.owner_role = KeyCoveredBy(*rec, facts) ? facts.role : core::Role::None;
   if (!facts.has_max_lifetime) return;
   Interval iv;
   iv.time = facts.lifetime_usecs;
   iv.day = facts.lifetime_days;
   iv.month = facts.lifetime_months;
-  raw->lifetime_end = DatumGetTimestampTz(DirectFunctionCall2(
-      timestamptz_pl_interval, TimestampTzGetDatum(raw->created), IntervalPGetDatum(&iv)));
+  *lifetime_end = DatumGetTimestampTz(DirectFunctionCall2(
+      timestamptz_pl_interval, TimestampTzGetDatum(rec->created_at), IntervalPGetDatum(&iv)));
 }
 
-// Inside PgCall. Reads the key row found by (attno = value) through index, then
-// the organization, the owner and the membership, all in one fresh snapshot.
-void ReadKey(const Relations& r, Oid index, AttrNumber attno, RegProcedure eq, Datum value,
-             RawKey* raw, const uint8_t* presented = nullptr) {
-  std::memset(raw, 0, sizeof *raw);
-  raw->role = core::Role::None;
+// What ReadKey leaves to be finished outside PgCall.
+struct ReadResult {
+  bool found = false;
+  bool cacheable = false;  // read in a fresh snapshot: may be cached
+  std::optional<TimestampTz> lifetime_end;
+  char* settings = nullptr;  // api_keys.settings as JSON text (palloc'd), or nullptr for none
+};
+
+// Inside PgCall. Reads the key row found by (index column 1 = value) into rec,
+// then the organization, the owner and the membership (or their cached
+// facts), all in one fresh snapshot.
+void ReadKey(const Relations& r, Oid index, RegProcedure eq, Datum value, KeyRecord* rec,
+             ReadResult* res, const uint8_t* presented) {
+  *rec = KeyRecord{};
+  *res = ReadResult{};
   // Before the snapshot: facts read in it are cached only if no invalidation
   // arrives meanwhile (see VerifyCacheGeneration).
   uint64_t generation = VerifyCacheGeneration();
   // A query with a Gather node runs its leader in parallel mode, where no new
   // snapshot may be taken: read in the statement's snapshot then, and cache
   // nothing (it may predate an invalidation this backend already processed).
-  raw->cacheable = !IsInParallelMode();
-  Snapshot snap = RegisterSnapshot(raw->cacheable ? GetLatestSnapshot() : GetActiveSnapshot());
+  res->cacheable = !IsInParallelMode();
+  Snapshot snap = RegisterSnapshot(res->cacheable ? GetLatestSnapshot() : GetActiveSnapshot());
   ScanKeyData key;
-  ScanKeyInit(&key, attno, BTEqualStrategyNumber, eq, value);
-  raw->found = Probe(r.api_keys, index, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+  ScanKeyInit(&key, 1, BTEqualStrategyNumber, eq, value);
+  bool hash_ok = false;
+  res->found = Probe(r.api_keys, index, snap, &key, 1, [&](TupleTableSlot* slot) {
     bool isnull;
-    CopyUuid(heap_getattr(tup, r.k_id, desc, &isnull), &raw->id);
-    raw->is_org = TextEquals(heap_getattr(tup, r.k_kind, desc, &isnull), "organization");
-    CopyUuid(heap_getattr(tup, r.k_org, desc, &isnull), &raw->org);
-    Datum owner = heap_getattr(tup, r.k_owner, desc, &isnull);
-    raw->has_owner = !isnull;
-    if (!isnull) CopyUuid(owner, &raw->owner);
-    Datum hash = heap_getattr(tup, r.k_hash, desc, &isnull);
+    CopyUuid(slot_getattr(slot, r.k_id, &isnull), &rec->key_id);
+    text* lookup = DatumGetTextPP(slot_getattr(slot, r.k_lookup, &isnull));
+    if (VARSIZE_ANY_EXHDR(lookup) == core::kLookupLen) {
+      std::memcpy(rec->lookup_id, VARDATA_ANY(lookup), core::kLookupLen);
+    }
+    text* kind = DatumGetTextPP(slot_getattr(slot, r.k_kind, &isnull));
+    rec->facts.kind =
+        core::KindFromName(std::string_view(VARDATA_ANY(kind), VARSIZE_ANY_EXHDR(kind)));
+    CopyUuid(slot_getattr(slot, r.k_org, &isnull), &rec->org);
+    Datum owner = slot_getattr(slot, r.k_owner, &isnull);
+    if (!isnull) CopyUuid(owner, &rec->owner.emplace());
+    Datum hash = slot_getattr(slot, r.k_hash, &isnull);
     if (!isnull) {
       bytea* b = DatumGetByteaPP(hash);
-      raw->hash_ok = VARSIZE_ANY_EXHDR(b) == 32;
-      if (raw->hash_ok) std::memcpy(raw->hash, VARDATA_ANY(b), 32);
+      hash_ok = VARSIZE_ANY_EXHDR(b) == 32;
+      // Otherwise all zero: matches no SHA-256 that anyone can find.
+      if (hash_ok) std::memcpy(rec->secret_hash, VARDATA_ANY(b), 32);
     }
-    Datum expires = heap_getattr(tup, r.k_expires, desc, &isnull);
-    raw->has_expires = !isnull;
-    if (!isnull) raw->expires = DatumGetTimestampTz(expires);
-    raw->created = DatumGetTimestampTz(heap_getattr(tup, r.k_created, desc, &isnull));
+    Datum expires = slot_getattr(slot, r.k_expires, &isnull);
+    if (!isnull) rec->stored_expires_at = DatumGetTimestampTz(expires);
+    rec->created_at = DatumGetTimestampTz(slot_getattr(slot, r.k_created, &isnull));
     if (r.k_generation != InvalidAttrNumber) {
-      Datum generation = heap_getattr(tup, r.k_generation, desc, &isnull);
-      raw->generation = isnull ? 0 : DatumGetInt64(generation);
+      Datum g = slot_getattr(slot, r.k_generation, &isnull);
+      rec->generation = isnull ? 0 : DatumGetInt64(g);
     }
     if (r.k_disabled != InvalidAttrNumber) {
-      (void)heap_getattr(tup, r.k_disabled, desc, &isnull);
-      raw->disabled = !isnull;
+      (void)slot_getattr(slot, r.k_disabled, &isnull);
+      rec->facts.disabled = !isnull;
     }
     if (r.k_settings != InvalidAttrNumber) {
-      Datum settings = heap_getattr(tup, r.k_settings, desc, &isnull);
+      Datum settings = slot_getattr(slot, r.k_settings, &isnull);
       if (!isnull) {
         Jsonb* jb = DatumGetJsonbP(settings);
         // The common case, '{}', needs no text and no parse.
         if (!(JB_ROOT_IS_OBJECT(jb) && JB_ROOT_COUNT(jb) == 0)) {
-          raw->settings = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+          res->settings = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
         }
       }
     }
   });
-  if (raw->found && presented != nullptr &&
-      !(raw->hash_ok && CRYPTO_memcmp(raw->hash, presented, 32) == 0)) {
+  if (res->found && presented != nullptr &&
+      !(hash_ok && CRYPTO_memcmp(rec->secret_hash, presented, 32) == 0)) {
     // Not this key: nothing about the row's owner is read or cached, so the
     // caller's answer, its cost and every cache counter are those of an
     // unknown lookup id.
-    std::memset(raw, 0, sizeof *raw);
-    raw->role = core::Role::None;
-    raw->cacheable = !IsInParallelMode();
+    *rec = KeyRecord{};
+    res->found = false;
+    res->settings = nullptr;
+  }
+  if (!res->found) {
     UnregisterSnapshot(snap);
     return;
   }
-  const uint8_t* owner = raw->has_owner ? raw->owner.data : nullptr;
-  OwnerFacts cached;
-  if (raw->found && OwnerFactsFind(raw->org.data, owner, &cached)) {
-    raw->org_exists = cached.org_exists;
-    raw->owner_exists = cached.owner_exists;
-    raw->owner_admin = cached.owner_admin;
-    raw->role = KeyCoveredBy(*raw, cached) ? cached.role : core::Role::None;
-    ApplyLifetime(cached, raw);
+  const uint8_t* owner = rec->owner ? rec->owner->bytes.data() : nullptr;
+  OwnerFacts facts;
+  if (OwnerFactsFind(rec->org.bytes.data(), owner, &facts)) {
+    ApplyOwnerFacts(facts, rec, &res->lifetime_end);
     UnregisterSnapshot(snap);
     return;
   }
-  int64 member_generation = 0;
-  OwnerFacts policy;  // only its lifetime fields are used
-  if (raw->found) {
-    ScanKeyInit(&key, r.o_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
-    raw->org_exists =
-        Probe(r.organizations, r.organizations_pkey, snap, &key, 1, [](HeapTuple, TupleDesc) {});
-  }
-  if (raw->found && raw->org_exists && OidIsValid(r.policies)) {
+  ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(rec->org));
+  facts.org_exists =
+      Probe(r.organizations, r.organizations_pkey, snap, &key, 1, [](TupleTableSlot*) {});
+  if (facts.org_exists && OidIsValid(r.policies)) {
     // One more probe, only when the organization's facts are not cached.
-    ScanKeyInit(&key, r.p_org, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
-    Probe(r.policies, r.policies_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(rec->org));
+    Probe(r.policies, r.policies_pkey, snap, &key, 1, [&](TupleTableSlot* slot) {
       bool isnull;
-      Datum lifetime = heap_getattr(tup, r.p_max_lifetime, desc, &isnull);
+      Datum lifetime = slot_getattr(slot, r.p_max_lifetime, &isnull);
       if (isnull) return;
       const Interval* iv = DatumGetIntervalP(lifetime);
-      policy.has_max_lifetime = true;
-      policy.lifetime_usecs = iv->time;
-      policy.lifetime_days = iv->day;
-      policy.lifetime_months = iv->month;
+      facts.has_max_lifetime = true;
+      facts.lifetime_usecs = iv->time;
+      facts.lifetime_days = iv->day;
+      facts.lifetime_months = iv->month;
     });
   }
-  if (raw->found && raw->has_owner) {
-    ScanKeyInit(&key, r.u_id, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
-    raw->owner_exists =
-        Probe(r.users, r.users_pkey, snap, &key, 1, [&](HeapTuple tup, TupleDesc desc) {
-          bool isnull;
-          Datum admin = heap_getattr(tup, r.u_admin, desc, &isnull);
-          raw->owner_admin = !isnull && DatumGetBool(admin);
-        });
-    ScanKeyData mkeys[2];
-    ScanKeyInit(&mkeys[0], r.m_user, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->owner));
-    ScanKeyInit(&mkeys[1], r.m_org, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(&raw->org));
-    Probe(r.memberships, r.memberships_pkey, snap, mkeys, 2, [&](HeapTuple tup, TupleDesc desc) {
+  if (rec->owner) {
+    ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(*rec->owner));
+    facts.owner_exists = Probe(r.users, r.users_pkey, snap, &key, 1, [&](TupleTableSlot* slot) {
       bool isnull;
-      Datum role = heap_getattr(tup, r.m_role, desc, &isnull);
+      Datum admin = slot_getattr(slot, r.u_admin, &isnull);
+      facts.owner_admin = !isnull && DatumGetBool(admin);
+    });
+    ScanKeyData mkeys[2];
+    ScanKeyInit(&mkeys[0], 1, BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(*rec->owner));
+    ScanKeyInit(&mkeys[1], 2, BTEqualStrategyNumber, F_UUID_EQ, UuidDatum(rec->org));
+    Probe(r.memberships, r.memberships_pkey, snap, mkeys, 2, [&](TupleTableSlot* slot) {
+      bool isnull;
+      Datum role = slot_getattr(slot, r.m_role, &isnull);
       if (isnull) return;
       text* t = DatumGetTextPP(role);
-      raw->role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
-                      .value_or(core::Role::None);
+      facts.role = core::ParseRole(std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
+                       .value_or(core::Role::None);
       if (r.m_generation != InvalidAttrNumber) {
-        Datum since = heap_getattr(tup, r.m_generation, desc, &isnull);
-        member_generation = isnull ? 0 : DatumGetInt64(since);
+        Datum since = slot_getattr(slot, r.m_generation, &isnull);
+        facts.member_generation = isnull ? 0 : DatumGetInt64(since);
       }
     });
   }
-  if (raw->found) {
-    OwnerFacts facts;
-    facts.org_exists = raw->org_exists;
-    facts.owner_exists = raw->owner_exists;
-    facts.owner_admin = raw->owner_admin;
-    facts.role = raw->role;
-    facts.member_generation = member_generation;
-    facts.has_max_lifetime = policy.has_max_lifetime;
-    facts.lifetime_usecs = policy.lifetime_usecs;
-    facts.lifetime_days = policy.lifetime_days;
-    facts.lifetime_months = policy.lifetime_months;
-    ApplyLifetime(facts, raw);
-    if (raw->cacheable) OwnerFactsStore(raw->org.data, owner, facts, generation);
-    if (!KeyCoveredBy(*raw, facts)) raw->role = core::Role::None;
-  }
+  if (res->cacheable) OwnerFactsStore(rec->org.bytes.data(), owner, facts, generation);
+  ApplyOwnerFacts(facts, rec, &res->lifetime_end);
   UnregisterSnapshot(snap);
-}
-
-core::Uuid ToUuid(const pg_uuid_t& u) {
-  core::Uuid out;
-  std::memcpy(out.bytes.data(), u.data, UUID_LEN);
-  return out;
 }
 
 // The stored settings in their compact form. configure_key wrote them after
@@ -371,41 +373,15 @@ void ParseSettings(const char* json, core::KeySettings* out) {
   }
 }
 
-void FillRecord(const RawKey& raw, KeyRecord* rec) {
-  rec->key_id = ToUuid(raw.id);
-  rec->kind = raw.is_org ? core::KeyKind::Organization : core::KeyKind::User;
-  rec->org = ToUuid(raw.org);
-  rec->owner = raw.has_owner ? std::optional<core::Uuid>(ToUuid(raw.owner)) : std::nullopt;
-  rec->stored_expires_at =
-      raw.has_expires ? std::optional<TimestampTz>(raw.expires) : std::nullopt;
+// Outside PgCall: what follows from the row and the owner facts.
+void FinishRecord(const ReadResult& res, KeyRecord* rec) {
   std::optional<int64_t> limit;
-  if (raw.has_lifetime_end) limit = raw.lifetime_end;
+  if (res.lifetime_end) limit = *res.lifetime_end;
   std::optional<int64_t> effective = core::EffectiveExpiry(rec->stored_expires_at, limit);
   rec->expires_at = effective ? std::optional<TimestampTz>(*effective) : std::nullopt;
-  core::KeyFacts& f = rec->facts;
-  f = core::KeyFacts{};
-  f.kind = rec->kind;
-  f.org_exists = raw.org_exists;
-  f.owner_exists = raw.owner_exists;
-  f.owner_platform_admin = raw.owner_admin;
-  f.owner_role = raw.role;
-  f.disabled = raw.disabled;
-  ParseSettings(raw.settings, &rec->settings);
-  f.has_max_role = rec->settings.has_max_role;
-  f.max_role = rec->settings.max_role;
-}
-
-Datum InvalidateOnChange(FunctionCallInfo fcinfo) {
-  if (!CALLED_AS_TRIGGER(fcinfo)) {
-    throw SqlError(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                   "insight._verify_cache_invalidate() must be called as a trigger");
-  }
-  auto* td = reinterpret_cast<TriggerData*>(fcinfo->context);
-  // Sent to every backend (and to standbys, in the commit record) when this
-  // transaction commits, after the change is visible; applied here at once.
-  PgCall([td]() { CacheInvalidateRelcache(td->tg_relation); });
-  VerifyCacheInvalidate();
-  return PointerGetDatum(nullptr);
+  ParseSettings(res.settings, &rec->settings);
+  rec->facts.has_max_role = rec->settings.has_max_role;
+  rec->facts.max_role = rec->settings.max_role;
 }
 
 }  // namespace
@@ -443,41 +419,51 @@ void AcceptInvalidations() {
   PgCall([]() { AcceptInvalidationMessages(); });
 }
 
-bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, uint8_t secret_hash[32],
-                         bool* cacheable, const uint8_t* presented) {
-  Relations r = ResolveRelations();
-  RawKey raw;
-  char lookup[core::kLookupLen];
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* rec, bool* cacheable,
+                         const uint8_t* presented) {
+  *cacheable = false;
   if (lookup_id.size() != core::kLookupLen) return false;
+  Relations r = ResolveRelations();
+  ReadResult res;
+  char lookup[core::kLookupLen];
   std::memcpy(lookup, lookup_id.data(), core::kLookupLen);
-  PgCall([&r, &raw, &lookup, presented]() {
+  PgCall([&r, &res, &lookup, rec, presented]() {
     text* value = cstring_to_text_with_len(lookup, core::kLookupLen);
-    ReadKey(r, r.keys_lookup_idx, r.k_lookup, F_TEXTEQ, PointerGetDatum(value), &raw, presented);
+    ReadKey(r, r.keys_lookup_idx, F_TEXTEQ, PointerGetDatum(value), rec, &res, presented);
     pfree(value);
   });
-  *cacheable = raw.cacheable;
-  if (!raw.found) return false;
-  FillRecord(raw, rec);
-  if (raw.hash_ok) {
-    std::memcpy(secret_hash, raw.hash, 32);
-  } else {
-    std::memset(secret_hash, 0, 32);  // matches no SHA-256 that anyone can find
-  }
+  *cacheable = res.cacheable;
+  if (!res.found) return false;
+  FinishRecord(res, rec);
   return true;
 }
 
-bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec) {
+bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec, bool* cacheable) {
   Relations r = ResolveRelations();
-  RawKey raw;
-  pg_uuid_t id;
-  std::memcpy(id.data, key_id.bytes.data(), UUID_LEN);
-  PgCall(
-      [&r, &raw, &id]() { ReadKey(r, r.keys_pkey, r.k_id, F_UUID_EQ, UUIDPGetDatum(&id), &raw); });
-  if (!raw.found) return false;
-  FillRecord(raw, rec);
+  ReadResult res;
+  PgCall([&r, &res, &key_id, rec]() {
+    ReadKey(r, r.keys_pkey, F_UUID_EQ, UuidDatum(key_id), rec, &res, nullptr);
+  });
+  *cacheable = res.cacheable;
+  if (!res.found) return false;
+  FinishRecord(res, rec);
   return true;
+}
+
+Oid KeyDataInvalidationRelation() {
+  Relations r = ResolveRelations();
+  if (!OidIsValid(r.key_data)) return InvalidOid;
+  // Its own relcache invalidation reads as "key data changed", so a relation
+  // dropped on its own (not with the extension) would go unnoticed here:
+  // check it still exists, else resolve again.
+  Oid key_data = r.key_data;
+  bool exists =
+      PgCall([key_data]() { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(key_data)); });
+  if (exists) return key_data;
+  g_rels.valid = false;
+  g_rels_generation++;
+  return ResolveRelations().key_data;
 }
 
 }  // namespace insight
 
-INSIGHT_SQL_FUNCTION(insight_verify_cache_invalidate, insight::InvalidateOnChange)

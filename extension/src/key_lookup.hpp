@@ -12,22 +12,28 @@
 
 namespace insight {
 
-// Registers the relcache callback that forgets the relation OIDs and clears
-// the verify cache. Called once per backend from _PG_init.
+// Registers the relcache callback that forgets the relation OIDs (when one of
+// the tables verify reads changes shape or is dropped) and clears the verify
+// cache (when key data changed). Called once per backend from _PG_init.
 void InitKeyLookup();
 
-// Reads the key with this lookup id (and copies its stored SHA-256 to
-// secret_hash), or its id; false when there is no such row. Each reads in a
-// fresh snapshot taken after the caller accepted invalidation messages, so a
-// change committed before the call is always seen. facts.hash_matches and
-// facts.expired are left to the caller. cacheable is false when the read had
-// to use the statement's snapshot (the leader of a parallel query).
+// Reads the key with this lookup id, or with this id, into record; false when
+// there is no such row. Each reads in a fresh snapshot taken after the caller
+// accepted invalidation messages, so a change committed before the call is
+// always seen. facts.hash_matches and facts.expired are left to the caller.
+// cacheable is false when the read had to use the statement's snapshot (the
+// leader of a parallel query). The relations stay locked (AccessShareLock)
+// until the transaction ends, like those of any query.
 // With `presented` (the SHA-256 of the presented key), a row whose stored hash
 // differs is reported as not found and nothing more is read or cached about
 // it, so a wrong secret costs and shows the same as an unknown lookup id.
-bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, uint8_t secret_hash[32],
-                         bool* cacheable, const uint8_t* presented = nullptr);
-bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record);
+bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, bool* cacheable,
+                         const uint8_t* presented = nullptr);
+bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record, bool* cacheable);
+
+// The relation whose relcache invalidation means "key data changed"
+// (insight.cache_inval_keys), or InvalidOid before the catalog reaches 1.3.
+Oid KeyDataInvalidationRelation();
 
 // A rate-limit window as PostgreSQL reads the interval text, in microseconds;
 // nullopt when it is not an interval, uses months or years, or is under 1 s.

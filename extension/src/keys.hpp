@@ -5,19 +5,29 @@
 #include <string_view>
 
 #include "../core/verify_decision.hpp"
+#include "key_hash.hpp"
 #include "spi_bridge.hpp"
 
 namespace insight {
 
+// Everything verify, authenticate, the session key principal and check know
+// about one key: the api_keys row and its owner's state, read in one snapshot
+// (key_lookup.cpp) and kept as is in the verify cache. facts.hash_matches and
+// facts.expired are per call; the rest is as read.
 struct KeyRecord {
   core::Uuid key_id;
-  core::KeyKind kind = core::KeyKind::User;
+  char lookup_id[core::kLookupLen] = {};
+  uint8_t secret_hash[32] = {};  // stored SHA-256; all zero (matches nothing) if malformed
   core::Uuid org;
   std::optional<core::Uuid> owner;
-  std::optional<TimestampTz> expires_at;  // the effective expiry (docs/DESIGN.md)
-  core::KeyFacts facts;
+  TimestampTz created_at = 0;
+  int64_t generation = 0;  // when the row was inserted, in insight.generation_seq's order
   std::optional<TimestampTz> stored_expires_at;  // the row's own expires_at
-  core::KeySettings settings;  // api_keys.settings, parsed once per cache miss
+  std::optional<TimestampTz> expires_at;         // the effective expiry (docs/DESIGN.md)
+  core::KeyFacts facts;                          // facts.kind is the key's kind
+  core::KeySettings settings;                    // api_keys.settings, parsed once per read
+
+  core::KeyKind kind() const { return facts.kind; }
 };
 
 // Verifies key text. Never raises for any input: bad text is MALFORMED before
@@ -32,9 +42,6 @@ core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* record);
 // callback that clears it (the settings are in settings.cpp, the shared
 // memory for usage tracking is requested by _PG_init).
 void InitVerify();
-
-// SHA-256 of the whole key text, as pgcrypto's digest(key, 'sha256') computes it.
-void HashKey(std::string_view key, uint8_t out[32]);
 
 // The key text of argument 0, or nullopt when it cannot be a key (NULL, or a
 // size no key has, read from the header without detoasting).

@@ -1,8 +1,10 @@
 // generate_user_key() and generate_org_key(): the only place a plaintext key
 // exists, in the row returned to the caller. Only its SHA-256 is stored.
 #include "../core/json_object.hpp"
+#include "arguments.hpp"
 #include "audit.hpp"
 #include "key_management.hpp"
+#include "key_hash.hpp"
 #include "keys.hpp"
 #include "org_policy.hpp"
 #include "principal.hpp"
@@ -17,7 +19,6 @@ namespace insight {
 
 namespace {
 
-constexpr size_t kMaxNameLen = 200;
 
 Statement g_lock_org = {"SELECT 1 FROM insight.organizations WHERE id = $1 FOR SHARE", 1,
                         {UUIDOID}, nullptr};
@@ -39,18 +40,6 @@ Statement g_insert_key = {
     nullptr};
 
 bool StrongRandom(void* buf, size_t len) { return pg_strong_random(buf, len); }
-
-std::string RequiredName(FunctionCallInfo fcinfo, int argno) {
-  if (PG_ARGISNULL(argno)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "name must not be null");
-  std::string name = TextFromDatum(PG_GETARG_DATUM(argno));
-  if (name.find_first_not_of(" \t\r\n\f\v") == std::string::npos) {
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "name must not be blank");
-  }
-  if (name.size() > kMaxNameLen) {
-    throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "name must be at most 200 bytes");
-  }
-  return name;
-}
 
 [[noreturn]] void DenyGeneration(core::KeyKind kind) {
   throw SqlError(ERRCODE_INSUFFICIENT_PRIVILEGE,
@@ -172,7 +161,7 @@ Datum GenerateKey(FunctionCallInfo fcinfo, core::KeyKind kind) {
   NewKeyRequest request;
   request.kind = kind;
   request.org = UuidFromDatum(PG_GETARG_DATUM(0));
-  request.name = RequiredName(fcinfo, 1);
+  request.name = RequiredText(fcinfo, 1, "name", kMaxTextLen);
   if (PG_NARGS() > 2 && !PG_ARGISNULL(2)) request.expires_at = PG_GETARG_TIMESTAMPTZ(2);
   NewKey created = CreateKey(request);
 

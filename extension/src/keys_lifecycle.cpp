@@ -213,10 +213,7 @@ int64 PurgeRotatedKeys(int batch) {
   uint64 n = Run(g_purge_rotated, &arg, nullptr, false);
   std::vector<Gone> gone;
   for (uint64 i = 0; i < n; i++) {
-    gone.push_back({ColumnUuid(i, 1),
-                    ColumnText(i, 2) == "organization" ? core::KeyKind::Organization
-                                                       : core::KeyKind::User,
-                    ColumnUuid(i, 3), ColumnUuidOrNull(i, 4), ColumnText(i, 5),
+    gone.push_back({ColumnUuid(i, 1), core::KindFromName(ColumnText(i, 2)), ColumnUuid(i, 3), ColumnUuidOrNull(i, 4), ColumnText(i, 5),
                     ColumnText(i, 6)});
   }
   Actor actor;

@@ -35,7 +35,7 @@ struct KeyFacts {
 
 KeyFacts ReadKeyFacts() {
   KeyFacts k;
-  k.kind = ColumnText(0, 1) == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
+  k.kind = core::KindFromName(ColumnText(0, 1));
   k.org = ColumnUuid(0, 2);
   k.owner = ColumnUuidOrNull(0, 3);
   return k;

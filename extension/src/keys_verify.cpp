@@ -7,15 +7,12 @@
 // index scans in a fresh snapshot; then SHA-256 of the presented key compared
 // in constant time with the stored hash, and expiry checked against the clock
 // on every call. Nothing is written; usage goes to shared memory.
-// The low-level SHA256_* calls: OpenSSL 3's one-shot SHA256() fetches the
-// algorithm under a lock on every call; these go straight to the SHA-NI code.
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <sys/socket.h>
 
 #include <cstring>
 
+#include "key_hash.hpp"
 #include "key_lookup.hpp"
 #include "keys.hpp"
 #include "principal.hpp"
@@ -39,11 +36,12 @@ namespace {
 // last_used_at is then at most insight.last_used_flush_interval + 1 s old.
 constexpr TimestampTz kReportEvery = USECS_PER_SEC;
 
-// The blessed result descriptors of verify, authenticate and check (5
-// functions, two row shapes), built once per backend: fn_extra does not survive from one
-// execution of a prepared statement to the next, and building the descriptor
-// from pg_proc was a tenth of a verify statement. Keyed by function OID, so a
-// re-created extension (new OIDs) builds new ones.
+// The blessed result descriptors of verify, authenticate, check and
+// verify_cache_status (6 functions, three row shapes), built once per
+// backend: fn_extra does not survive from one execution of a prepared
+// statement to the next, and building the descriptor from pg_proc was a tenth
+// of a verify statement. Keyed by function OID, so a re-created extension
+// (new OIDs) builds new ones.
 struct ResultShape {
   Oid fn_oid;
   TupleDesc desc;  // in CacheMemoryContext
@@ -57,7 +55,7 @@ TupleDesc ResultDesc(FunctionCallInfo fcinfo) {  // inside PgCall
   }
   TupleDesc desc;
   if (get_call_result_type(fcinfo, nullptr, &desc) != TYPEFUNC_COMPOSITE) {
-    elog(ERROR, "verify must return a composite type");
+    elog(ERROR, "function must return a composite type");
   }
   MemoryContext old = MemoryContextSwitchTo(CacheMemoryContext);
   desc = BlessTupleDesc(CreateTupleDescCopy(desc));
@@ -73,6 +71,15 @@ TupleDesc ResultDesc(FunctionCallInfo fcinfo) {  // inside PgCall
   slot->fn_oid = fn_oid;
   slot->desc = desc;
   return desc;
+}
+
+// The one way this file builds a result row: the cached descriptor, checked
+// against the values given. Inside PgCall.
+Datum FormResultRow(FunctionCallInfo fcinfo, Datum* values, bool* nulls, int natts) {
+  TupleDesc desc = ResultDesc(fcinfo);
+  if (desc->natts != natts) elog(ERROR, "unexpected result shape");
+  // heap_form_tuple copies the by-reference values.
+  return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
 // What check() adds to verify's eight columns.
@@ -93,10 +100,9 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
                      const KeyRecord& rec, const RateLimitColumns* limits = nullptr) {
   bool describe = Describes(out.code);
   std::string_view code = core::VerifyCodeName(out.code);
-  std::string_view kind = core::KindName(rec.kind);
+  std::string_view kind = core::KindName(rec.kind());
   std::string_view role = out.role;
   return PgCall([&]() {
-    TupleDesc desc = ResultDesc(fcinfo);
     Datum values[10];
     bool nulls[10] = {false, false, true, true, true, true, true, true, true, true};
     values[0] = BoolGetDatum(out.code == core::VerifyCode::Valid);
@@ -126,9 +132,8 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
       values[8] = Int32GetDatum(limits->remaining), nulls[8] = false;
       values[9] = TimestampTzGetDatum(limits->reset), nulls[9] = false;
     }
-    if (desc->natts != (limits != nullptr ? 10 : 8)) elog(ERROR, "unexpected result shape");
-    // heap_form_tuple copies the by-reference values, so the stack uuids are fine.
-    return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+    // The stack uuids are copied into the row.
+    return FormResultRow(fcinfo, values, nulls, limits != nullptr ? 10 : 8);
   });
 }
 
@@ -193,13 +198,6 @@ core::VerifyOutcome VerifyArgument(FunctionCallInfo fcinfo, KeyRecord* rec) {
 
 }  // namespace
 
-void HashKey(std::string_view key, uint8_t out[32]) {
-  SHA256_CTX ctx;
-  SHA256_Init(&ctx);
-  SHA256_Update(&ctx, key.data(), key.size());
-  SHA256_Final(out, &ctx);
-}
-
 core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
   core::ParsedKey parsed;
   if (!core::ParseKey(key, &parsed)) return {core::VerifyCode::Malformed, {}};
@@ -210,32 +208,28 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
   uint8_t presented[32];
   HashKey(key, presented);
 
-  const uint8_t* stored = nullptr;
-  uint8_t read_hash[32];
   CachedKey* entry = VerifyCacheFind(parsed.lookup_id, presented);
   if (entry != nullptr) {
     *rec = entry->record;
-    stored = entry->secret_hash;
   } else {
     uint64_t generation = VerifyCacheGeneration();
     bool cacheable = false;
     // A row whose hash does not match the presented key answers as no row,
     // and is not cached: a wrong secret for an existing lookup id leaves the
     // same trace (answer, cache entries and hits) as an unknown lookup id.
-    if (!LookupKeyByLookupId(parsed.lookup_id, rec, read_hash, &cacheable, presented)) {
+    if (!LookupKeyByLookupId(parsed.lookup_id, rec, &cacheable, presented)) {
       return {core::VerifyCode::NotFound, {}};
     }
-    stored = read_hash;
-    if (cacheable) entry = VerifyCacheStore(parsed.lookup_id, read_hash, *rec, generation);
+    if (cacheable) entry = VerifyCacheStore(*rec, generation);
   }
 
   TimestampTz now = GetCurrentTimestamp();
   core::KeyFacts& f = rec->facts;
-  f.hash_matches = CRYPTO_memcmp(stored, presented, 32) == 0;
+  f.hash_matches = CRYPTO_memcmp(rec->secret_hash, presented, 32) == 0;
   // Time passes: expiry is re-checked on every call, cached or not.
   f.expired = rec->expires_at.has_value() && *rec->expires_at <= now;
   // The kind is part of the key text; a row of the other kind is not this key.
-  if (rec->kind != parsed.kind) return {core::VerifyCode::NotFound, {}};
+  if (rec->kind() != parsed.kind) return {core::VerifyCode::NotFound, {}};
   core::VerifyOutcome out = core::DecideVerify(true, f);
   if (out.code == core::VerifyCode::Valid && UsageTrackingActive()) {
     if (entry == nullptr || now - entry->last_reported >= kReportEvery) {
@@ -249,9 +243,18 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
 core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
   // As in VerifyKeyText: a change committed by another session (a demotion, a
   // removed membership) is seen by the key principal at its next statement,
-  // even inside a transaction that already holds every lock it needs.
+  // even inside a transaction that already holds every lock it needs. The
+  // cache is exactly as current as the table: that change cleared it.
   AcceptInvalidations();
-  bool found = LookupKeyById(key_id, rec);
+  bool found = true;
+  if (const CachedKey* entry = VerifyCacheFindById(key_id)) {
+    *rec = entry->record;
+  } else {
+    uint64_t generation = VerifyCacheGeneration();
+    bool cacheable = false;
+    found = LookupKeyById(key_id, rec, &cacheable);
+    if (found && cacheable) VerifyCacheStore(*rec, generation);
+  }
   if (found) {
     rec->facts.hash_matches = true;  // the caller proved the secret when it authenticated
     rec->facts.expired = rec->expires_at.has_value() && *rec->expires_at <= GetCurrentTimestamp();
@@ -267,13 +270,12 @@ bool FindKeyText(std::string_view key, KeyRecord* rec) {
   AcceptInvalidations();
   uint8_t presented[32];
   HashKey(key, presented);
-  uint8_t stored[32];
   bool cacheable = false;
   // Always the table, in a fresh snapshot (never the cache): the caller is
   // about to lock and change the row.
-  if (!LookupKeyByLookupId(parsed.lookup_id, rec, stored, &cacheable, presented)) return false;
-  if (CRYPTO_memcmp(stored, presented, 32) != 0) return false;
-  return rec->kind == parsed.kind;
+  if (!LookupKeyByLookupId(parsed.lookup_id, rec, &cacheable, presented)) return false;
+  if (CRYPTO_memcmp(rec->secret_hash, presented, 32) != 0) return false;
+  return rec->kind() == parsed.kind;
 }
 
 void InitVerify() {
@@ -337,7 +339,7 @@ static Datum VerifyCacheStatusSql(FunctionCallInfo fcinfo) {
                      Int64GetDatum(s.evictions),   Int64GetDatum(s.invalidations),
                      Int64GetDatum(s.memory_bytes)};
   bool nulls[7] = {false, false, false, false, false, false, false};
-  return ReturnComposite(fcinfo, values, nulls);
+  return PgCall([&]() { return FormResultRow(fcinfo, values, nulls, 7); });
 }
 
 }  // namespace insight

@@ -111,7 +111,7 @@ void LoadFacts(Oid pg_user, core::PrincipalFacts* facts, PrincipalSource* source
     facts->key_capped = rec.settings.has_max_role;
     facts->key_ceiling = rec.settings.has_max_role ? rec.settings.max_role : core::Role::OrgAdmin;
     *settings = rec.settings;
-    if (rec.kind == core::KeyKind::Organization) {
+    if (rec.kind() == core::KeyKind::Organization) {
       facts->kind = core::PrincipalKind::OrgKey;
     } else {
       facts->kind = core::PrincipalKind::UserKey;

@@ -20,9 +20,7 @@ static Datum MayViewKey(FunctionCallInfo fcinfo) {
   // Called once per row: compare the kind in place, without a copy.
   text* kind_text = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(0); });
   std::string_view kind_name(VARDATA_ANY(kind_text), VARSIZE_ANY_EXHDR(kind_text));
-  core::KeyKind kind =
-      kind_name == "organization" ? core::KeyKind::Organization : core::KeyKind::User;
-  PG_RETURN_BOOL(core::MayViewKey(CurrentFacts(), kind, *org, Ptr(owner)));
+  PG_RETURN_BOOL(core::MayViewKey(CurrentFacts(), core::KindFromName(kind_name), *org, Ptr(owner)));
 }
 
 static Datum MayViewOrganization(FunctionCallInfo fcinfo) {

@@ -24,6 +24,10 @@ namespace {
 // configured size, so the bound is exact and no allocation happens per call.
 struct Cache {
   CachedKey* slots = nullptr;  // in g_cache_context
+  // The second index, by key id: direct-mapped, one pointer per slot. An
+  // entry is trusted only if its slot is used and holds that key id, so an
+  // eviction, a clear or an overwrite needs no bookkeeping here.
+  CachedKey** by_id = nullptr;  // in g_cache_context, buckets * ways entries
   uint32_t buckets = 0;
   uint32_t ways = 0;
   int configured = -1;  // g_verify_cache_size the slots were sized for
@@ -67,6 +71,14 @@ uint32_t HashLookup(std::string_view lookup) noexcept {
   return h;
 }
 
+uint32_t HashId(const core::Uuid& id) noexcept {
+  uint32_t h = 2166136261u;  // key ids are gen_random_uuid() output
+  for (uint8_t b : id.bytes) h = (h ^ b) * 16777619u;
+  return h;
+}
+
+size_t Capacity() noexcept { return static_cast<size_t>(g_cache.buckets) * g_cache.ways; }
+
 void ClearSlots() noexcept {
   uint64_t n = static_cast<uint64_t>(g_cache.buckets) * g_cache.ways;
   for (uint64_t i = 0; i < n; i++) g_cache.slots[i].used = false;
@@ -78,6 +90,7 @@ void ClearSlots() noexcept {
 void Prepare() noexcept {
   if (g_cache.configured != g_verify_cache_size) {
     g_cache.slots = nullptr;
+    g_cache.by_id = nullptr;
     if (g_cache_context != nullptr) MemoryContextReset(g_cache_context);
     g_cache.buckets = g_cache.ways = 0;
     g_cache.status.entries = 0;
@@ -90,15 +103,22 @@ void Prepare() noexcept {
       size_t count = static_cast<size_t>(buckets) * ways;
       void* raw = MemoryContextAllocExtended(g_cache_context, count * sizeof(CachedKey),
                                              MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
-      if (raw != nullptr) {
+      void* index = raw == nullptr ? nullptr
+                                   : MemoryContextAllocExtended(
+                                         g_cache_context, count * sizeof(CachedKey*),
+                                         MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM | MCXT_ALLOC_ZERO);
+      if (raw != nullptr && index != nullptr) {
         g_cache.slots = new (raw) CachedKey[count];
+        g_cache.by_id = static_cast<CachedKey**>(index);
         g_cache.buckets = buckets;
         g_cache.ways = ways;
+      } else {
+        MemoryContextReset(g_cache_context);
       }
     }
     g_cache.status.capacity = static_cast<int64_t>(g_cache.buckets) * g_cache.ways;
     g_cache.status.memory_bytes =
-        g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey)) +
+        g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey) + sizeof(CachedKey*)) +
         static_cast<int64_t>(sizeof(g_owner_slots));
     g_cache.dirty = false;
   }
@@ -132,8 +152,8 @@ CachedKey* VerifyCacheFind(std::string_view lookup, const uint8_t* presented) no
   CachedKey* bucket = Bucket(lookup);
   for (uint32_t i = 0; i < g_cache.ways; i++) {
     CachedKey& e = bucket[i];
-    if (e.used && std::memcmp(e.lookup, lookup.data(), core::kLookupLen) == 0) {
-      if (presented != nullptr && CRYPTO_memcmp(e.secret_hash, presented, 32) != 0) break;
+    if (e.used && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
+      if (presented != nullptr && CRYPTO_memcmp(e.record.secret_hash, presented, 32) != 0) break;
       e.last_hit = ++g_cache.tick;
       g_cache.status.hits++;
       CountEvent(StatCounter::CacheHits);
@@ -145,17 +165,32 @@ CachedKey* VerifyCacheFind(std::string_view lookup, const uint8_t* presented) no
   return nullptr;
 }
 
-CachedKey* VerifyCacheStore(std::string_view lookup, const uint8_t secret_hash[32],
-                            const KeyRecord& record, uint64_t generation) noexcept {
+CachedKey* VerifyCacheFindById(const core::Uuid& key_id) noexcept {
   Prepare();
-  if (g_cache.buckets == 0 || lookup.size() != core::kLookupLen) return nullptr;
+  if (g_cache.buckets == 0) return nullptr;
+  CachedKey* e = g_cache.by_id[HashId(key_id) % Capacity()];
+  if (e != nullptr && e->used && e->record.key_id == key_id) {
+    e->last_hit = ++g_cache.tick;
+    g_cache.status.hits++;
+    CountEvent(StatCounter::CacheHits);
+    return e;
+  }
+  g_cache.status.misses++;
+  CountEvent(StatCounter::CacheMisses);
+  return nullptr;
+}
+
+CachedKey* VerifyCacheStore(const KeyRecord& record, uint64_t generation) noexcept {
+  Prepare();
+  std::string_view lookup(record.lookup_id, core::kLookupLen);
+  if (g_cache.buckets == 0) return nullptr;
   // Something changed while the row was read: what was read may predate it.
   if (generation != g_generation) return nullptr;
   CachedKey* bucket = Bucket(lookup);
   CachedKey* victim = nullptr;
   for (uint32_t i = 0; i < g_cache.ways; i++) {
     CachedKey& e = bucket[i];
-    if (e.used && std::memcmp(e.lookup, lookup.data(), core::kLookupLen) == 0) {
+    if (e.used && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
       victim = &e;  // a concurrent miss of the same key in this backend cannot happen, but be exact
       break;
     }
@@ -166,16 +201,15 @@ CachedKey* VerifyCacheStore(std::string_view lookup, const uint8_t secret_hash[3
     }
   }
   if (victim->used) {
-    if (std::memcmp(victim->lookup, lookup.data(), core::kLookupLen) != 0) {
+    if (std::memcmp(victim->record.lookup_id, lookup.data(), core::kLookupLen) != 0) {
       g_cache.status.evictions++;
       CountEvent(StatCounter::CacheEvictions);
     }
   } else {
     g_cache.status.entries++;
   }
-  std::memcpy(victim->lookup, lookup.data(), core::kLookupLen);
-  std::memcpy(victim->secret_hash, secret_hash, 32);
   victim->record = record;
+  g_cache.by_id[HashId(record.key_id) % Capacity()] = victim;
   victim->last_hit = ++g_cache.tick;
   victim->last_reported = 0;
   victim->used = true;

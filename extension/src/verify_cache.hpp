@@ -1,11 +1,13 @@
 // The backend-local cache of verified keys (docs/PERFORMANCE.md, "Verify").
 //
-// Keyed by lookup id; holds the stored SHA-256 of the secret and the facts read
-// about the key's owner, never the key itself. Bounded by
-// insight.verify_cache_size entries. Every relcache invalidation of
-// api_keys, users, memberships or organizations clears it: the statement
-// triggers of the 1.1 script send one at commit of any change that could alter
-// an answer, and verify calls AcceptInvalidationMessages() before looking here.
+// Holds KeyRecords (the stored SHA-256 of the secret and the facts read about
+// the key's owner, never the key itself), found by lookup id (verify) or by
+// key id (the session key principal). Bounded by insight.verify_cache_size
+// entries. Cleared by every "key data changed" signal (a relcache
+// invalidation of insight.cache_inval_keys, sent at commit by the statement
+// triggers on api_keys, users, memberships, organizations and org_policies_t,
+// see cache_invalidation.cpp) and whenever those relations may have changed;
+// every reader calls AcceptInvalidationMessages() before looking here.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +20,6 @@ namespace insight {
 extern int g_verify_cache_size;
 
 struct CachedKey {
-  char lookup[core::kLookupLen];
-  uint8_t secret_hash[32];
   KeyRecord record;               // facts.hash_matches and facts.expired are recomputed per hit
   uint64_t last_hit = 0;          // LRU tick within the bucket
   TimestampTz last_reported = 0;  // when this backend last recorded a use in shared memory
@@ -54,10 +54,14 @@ void VerifyCacheInvalidate() noexcept;
 // unknown lookup id.
 CachedKey* VerifyCacheFind(std::string_view lookup_id, const uint8_t* presented = nullptr) noexcept;
 
-// Remembers a key read at `generation`; returns the entry or nullptr when the
-// cache is disabled or the generation moved on.
-CachedKey* VerifyCacheStore(std::string_view lookup_id, const uint8_t secret_hash[32],
-                            const KeyRecord& record, uint64_t generation) noexcept;
+// The entry of the key with this id, or nullptr; counts a hit or a miss. For
+// the session key principal, whose secret was proven when it authenticated.
+CachedKey* VerifyCacheFindById(const core::Uuid& key_id) noexcept;
+
+// Remembers a key read at `generation` under its lookup id (and its id);
+// returns the entry or nullptr when the cache is disabled or the generation
+// moved on.
+CachedKey* VerifyCacheStore(const KeyRecord& record, uint64_t generation) noexcept;
 
 VerifyCacheStatus CurrentVerifyCacheStatus() noexcept;
 

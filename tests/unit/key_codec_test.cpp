@@ -79,6 +79,16 @@ TEST(KeyFormat, KindNamesAndPrefixes) {
   EXPECT_EQ(PrefixOf(KeyKind::Organization), "ik_org_");
 }
 
+TEST(KeyFormat, KindFromNameInvertsKindName) {
+  EXPECT_EQ(KindFromName(KindName(KeyKind::User)), KeyKind::User);
+  EXPECT_EQ(KindFromName(KindName(KeyKind::Organization)), KeyKind::Organization);
+  EXPECT_EQ(KindFromName("organization"), KeyKind::Organization);
+  EXPECT_EQ(KindFromName("user"), KeyKind::User);
+  // Only the exact name is the organization kind.
+  EXPECT_EQ(KindFromName("Organization"), KeyKind::User);
+  EXPECT_EQ(KindFromName("organizations"), KeyKind::User);
+}
+
 TEST(KeyCodec, RoundTripUserKey) {
   ResetFakeRandom(0);
   std::string key = GenerateKey(KeyKind::User, SequentialBytes);
