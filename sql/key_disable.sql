@@ -154,3 +154,10 @@ SELECT dis_code('org') AS operator_enabled;
 UPDATE insight.api_keys SET expires_at = now() - interval '1 second' WHERE id = :'org';
 SELECT insight.disable_key(:'org');
 SELECT dis_code('org') AS disabled_and_expired;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_dis_owner, regress_dis_admin, regress_dis_mate, regress_dis_stranger;
+DROP ROLE regress_dis_owner, regress_dis_admin, regress_dis_mate, regress_dis_stranger;
+RESET client_min_messages;
