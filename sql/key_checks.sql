@@ -9,13 +9,14 @@ CREATE DATABASE regress_kc_db;
 SET client_min_messages = warning;
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
+-- 'ok' or 'SQLSTATE: message', as in 00_setup.
 CREATE FUNCTION public.regress_try(stmt text) RETURNS text
 LANGUAGE plpgsql AS $f$
 BEGIN
   EXECUTE stmt;
   RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
+  RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $f$;
 
@@ -61,7 +62,7 @@ SELECT insight.reset_principal();
 SELECT settings FROM insight.keys WHERE key_id = :'ok_id';
 -- Every error is 22023 and changes nothing.
 SELECT insight.configure_key(:'net_id', '{"allowed_cidrs": ["10.0.0.0/8"]}');
-SELECT settings, regress_try(format('SELECT insight.configure_key(%L, %L)', :'net_id', settings)) AS sqlstate
+SELECT settings, regress_try(format('SELECT insight.configure_key(%L, %L)', :'net_id', settings)) AS outcome
   FROM (VALUES
   ($j$[]$j$),
   ($j$"x"$j$),

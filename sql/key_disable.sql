@@ -67,7 +67,7 @@ SELECT pg_get_function_identity_arguments('insight.disable_key'::regproc) AS dis
 
 -- ---- refusals change nothing
 SELECT dis_snapshot() AS snap \gset
-SELECT label, dis_try(who, stmt) AS sqlstate FROM (VALUES
+SELECT label, dis_try(who, stmt) AS outcome FROM (VALUES
   ('mate disables owner''s key', 'regress_dis_mate', format('SELECT insight.disable_key(%L)', :'u1')),
   ('mate enables owner''s key', 'regress_dis_mate', format('SELECT insight.enable_key(%L)', :'u1')),
   ('owner disables org key', 'regress_dis_owner', format('SELECT insight.disable_key(%L)', :'org')),

@@ -70,7 +70,7 @@ BEGIN
   RETURN r;
 END
 $f$;
-SELECT label, rot_try(who, stmt) AS sqlstate FROM (VALUES
+SELECT label, rot_try(who, stmt) AS outcome FROM (VALUES
   -- may not see the key: the error of an unknown key
   ('mate, owner''s key', 'regress_rot_mate', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 day')),
   ('stranger, O org key', 'regress_rot_stranger', format('SELECT insight.rotate_key(%L)', :'org')),
