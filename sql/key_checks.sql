@@ -123,6 +123,10 @@ SELECT insight.configure_key(:'rk_id', '{}');
 SELECT insight.configure_key(:'rk_id', '{"scopes": null}');
 
 -- ================================================================ check: code order
+-- One transaction: the removal's cascade cannot delete the owner-gone key
+-- before check() has seen it (the worker may run as soon as the removal
+-- commits), so that row answers OWNER_INACTIVE, not NOT_FOUND.
+BEGIN;
 UPDATE insight.api_keys SET expires_at = '2000-01-01' WHERE id = :'expired_id';
 SELECT insight.revoke_key(:'revoked_id');
 SELECT insight.remove_membership(:'gone_id', :'org_o');
@@ -147,6 +151,7 @@ SELECT label, c.valid, c.code, c.kind, c.role, c.key_id IS NOT NULL AS described
   ) AS t(n, label, k, perm, addr),
   LATERAL insight.check(t.k, t.perm, t.addr::inet) c
  ORDER BY n;
+COMMIT;
 -- Defaults: check(api_key) alone.
 SELECT code, rate_limit_remaining, rate_limit_reset FROM insight.check(:'ok');
 
