@@ -76,7 +76,7 @@ endif
 # installcheck's prove: tests/tap/prove.sh stages the files the tests read
 # and runs prove as the PostgreSQL user when make runs as root (initdb
 # refuses root), with the binaries of $(PG_CONFIG).
-PROVE = PG_CONFIG='$(PG_CONFIG)' '$(srcdir)/tests/tap/prove.sh'
+PROVE = PG_CONFIG='$(PG_CONFIG)' bash '$(srcdir)/tests/tap/prove.sh'
 PROVE_FLAGS = -I tests/tap/lib --timer
 
 .PHONY: deps demo demo-stop test bench fuzz unit format
