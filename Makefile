@@ -33,6 +33,35 @@ SHLIB_LINK_INTERNAL = $(libpq)
 # need clang at build time.
 override with_llvm = no
 
+# ---- Tests, by PGXS convention (docs/TESTING.md lists every suite).
+# "make installcheck" runs pg_regress, the isolation specs and the TAP tests
+# against the installed extension and a running server that preloads it
+# (shared_preload_libraries = 'insight_keys', with the settings of
+# tests/regress/preload.conf). "make test" runs the same files in temporary
+# instances of its own (tests/*/run.sh). Set before PGXS is included: it adds
+# --dbname to REGRESS_OPTS and ISOLATION_OPTS when they are defined.
+#
+# pg_regress: sql/NAME.sql against expected/NAME.out, in the order of
+# sql/schedule. The tests of sql/schedule_nopreload need a server without the
+# library preloaded: only make test runs them.
+REGRESS = $(shell sed -n 's/^test:[[:space:]]*//p' $(srcdir)/sql/schedule)
+# --temp-config names the settings the tests need, as contrib's
+# pg_stat_statements does; pg_regress applies it only to a temporary instance
+# (tests/*/run.sh pass theirs), so installcheck's server must carry them.
+REGRESS_OPTS = --temp-config=$(srcdir)/tests/regress/preload.conf
+# Isolation: tests/isolation/specs/NAME.spec against
+# tests/isolation/expected/NAME.out (PGXS's <inputdir>/specs and
+# <inputdir>/expected).
+ISOLATION = $(sort $(basename $(notdir $(wildcard $(srcdir)/tests/isolation/specs/*.spec))))
+ISOLATION_OPTS = --inputdir=$(srcdir)/tests/isolation \
+                 --temp-config=$(srcdir)/tests/isolation/isolation.conf \
+                 --load-extension=pgcrypto --load-extension=insight_keys
+# TAP: tests/tap/t/NNN_NAME.pl; each starts clusters of its own with the
+# installed binaries (PROVE and PROVE_FLAGS are set after PGXS, whose
+# Makefile.global assigns them).
+TAP_TESTS = 1
+PROVE_TESTS = tests/tap/t/*.pl
+
 PG_CONFIG ?= $(shell test -x /usr/lib/postgresql/15/bin/pg_config && echo /usr/lib/postgresql/15/bin/pg_config || echo pg_config)
 # PGXS only once PostgreSQL is there: deps, demo, test and bench install it
 # first, so they must work (and print nothing alarming) on a machine without it.
@@ -47,6 +76,11 @@ all install installcheck installdirs uninstall:
 endif
 # After PGXS, so that its "all" stays the default goal.
 -include $(wildcard $(OBJS:.o=.d))
+# installcheck's prove: tests/tap/prove.sh stages the files the tests read
+# and runs prove as the PostgreSQL user when make runs as root (initdb
+# refuses root), with the binaries of $(PG_CONFIG).
+PROVE = PG_CONFIG='$(PG_CONFIG)' bash '$(srcdir)/tests/tap/prove.sh'
+PROVE_FLAGS = -I tests/tap/lib --timer
 
 .PHONY: deps demo demo-stop test bench fuzz unit format
 

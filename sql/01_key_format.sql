@@ -129,3 +129,10 @@ SELECT key_id AS exp_id FROM insight.generate_user_key(:'org', 'expiring', '2999
 SELECT name, expires_at = '2999-01-01 00:00:00+00'::timestamptz AS expiry_stored
   FROM insight.keys WHERE key_id = :'exp_id';
 RESET ROLE;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_fmt_admin, regress_fmt_member;
+DROP ROLE regress_fmt_admin, regress_fmt_member;
+RESET client_min_messages;

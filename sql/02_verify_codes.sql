@@ -225,3 +225,10 @@ SELECT count(*) - :audit_before AS new_audit_rows FROM insight.audit_log;
 
 DROP FUNCTION public.regress_with_checksum(text);
 DROP FUNCTION public.regress_crc32(text);
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_vfy_admin, regress_vfy_member, regress_vfy_gone, regress_vfy_leaver, regress_vfy_platform;
+DROP ROLE regress_vfy_admin, regress_vfy_member, regress_vfy_gone, regress_vfy_leaver, regress_vfy_platform;
+RESET client_min_messages;

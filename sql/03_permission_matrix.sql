@@ -297,3 +297,10 @@ DROP FUNCTION public.regress_mx_probe();
 DROP FUNCTION public.regress_mx_generate(text, uuid);
 DROP FUNCTION public.regress_mx_try(text);
 DROP TABLE public.regress_mx_fixture;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_mx_pa, regress_mx_oa, regress_mx_rw, regress_mx_ro, regress_mx_pb, regress_mx_out;
+DROP ROLE regress_mx_pa, regress_mx_oa, regress_mx_rw, regress_mx_ro, regress_mx_pb, regress_mx_out;
+RESET client_min_messages;

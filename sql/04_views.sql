@@ -218,3 +218,10 @@ SELECT name, created_by_label, creator_deleted
 
 DROP FUNCTION public.regress_vw_seen();
 DROP TABLE public.regress_vw_fx;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_vw_pa, regress_vw_a1, regress_vw_a2, regress_vw_m, regress_vw_bm, regress_vw_c;
+DROP ROLE regress_vw_pa, regress_vw_a1, regress_vw_a2, regress_vw_m, regress_vw_bm, regress_vw_c;
+RESET client_min_messages;

@@ -260,3 +260,10 @@ DROP FUNCTION public.regress_fg_auth_error(text);
 DROP FUNCTION public.regress_fg_writes();
 -- Leave no cascade pending for the next file.
 SELECT regress_drain();
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_fg_admin, regress_fg_user;
+DROP ROLE regress_fg_admin, regress_fg_user;
+RESET client_min_messages;

@@ -133,3 +133,10 @@ SELECT kind FROM insight.whoami();
 SELECT code, role FROM insight.verify(:'member_key');
 SELECT insight.create_user('bad-new@example.com', 'New', false, 'regress_bad_spare') IS NOT NULL AS created;
 DROP TABLE bad_before;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_bad_admin, regress_bad_member, regress_bad_spare;
+DROP ROLE regress_bad_admin, regress_bad_member, regress_bad_spare;
+RESET client_min_messages;

@@ -145,3 +145,10 @@ RESET ROLE;
 SELECT count(*) = :audit_rows AS audit_unchanged FROM insight.audit_log;
 
 DROP TABLE public.regress_au_fx;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_au_pa, regress_au_oa, regress_au_rw;
+DROP ROLE regress_au_pa, regress_au_oa, regress_au_rw;
+RESET client_min_messages;

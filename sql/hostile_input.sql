@@ -237,3 +237,10 @@ GROUP BY v.code ORDER BY 1;
 SELECT v.code, count(*) FROM generate_series(1, 100000) g, insight.verify(left(:'rkey' || g, length(:'rkey'))) v GROUP BY v.code;
 SELECT sum(total_bytes) AS mem_after FROM pg_backend_memory_contexts \gset
 SELECT :mem_after - :mem_before < 1024 * 1024 AS memory_within_1mb;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_hostile_admin;
+DROP ROLE regress_hostile_admin;
+RESET client_min_messages;

@@ -9,13 +9,14 @@ CREATE DATABASE regress_kc_db;
 SET client_min_messages = warning;
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
+-- 'ok' or 'SQLSTATE: message', as in 00_setup.
 CREATE FUNCTION public.regress_try(stmt text) RETURNS text
 LANGUAGE plpgsql AS $f$
 BEGIN
   EXECUTE stmt;
   RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
+  RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $f$;
 
@@ -61,7 +62,7 @@ SELECT insight.reset_principal();
 SELECT settings FROM insight.keys WHERE key_id = :'ok_id';
 -- Every error is 22023 and changes nothing.
 SELECT insight.configure_key(:'net_id', '{"allowed_cidrs": ["10.0.0.0/8"]}');
-SELECT settings, regress_try(format('SELECT insight.configure_key(%L, %L)', :'net_id', settings)) AS sqlstate
+SELECT settings, regress_try(format('SELECT insight.configure_key(%L, %L)', :'net_id', settings)) AS outcome
   FROM (VALUES
   ($j$[]$j$),
   ($j$"x"$j$),
@@ -122,6 +123,10 @@ SELECT insight.configure_key(:'rk_id', '{}');
 SELECT insight.configure_key(:'rk_id', '{"scopes": null}');
 
 -- ================================================================ check: code order
+-- One transaction: the removal's cascade cannot delete the owner-gone key
+-- before check() has seen it (the worker may run as soon as the removal
+-- commits), so that row answers OWNER_INACTIVE, not NOT_FOUND.
+BEGIN;
 UPDATE insight.api_keys SET expires_at = '2000-01-01' WHERE id = :'expired_id';
 SELECT insight.revoke_key(:'revoked_id');
 SELECT insight.remove_membership(:'gone_id', :'org_o');
@@ -146,6 +151,7 @@ SELECT label, c.valid, c.code, c.kind, c.role, c.key_id IS NOT NULL AS described
   ) AS t(n, label, k, perm, addr),
   LATERAL insight.check(t.k, t.perm, t.addr::inet) c
  ORDER BY n;
+COMMIT;
 -- Defaults: check(api_key) alone.
 SELECT code, rate_limit_remaining, rate_limit_reset FROM insight.check(:'ok');
 

@@ -67,7 +67,7 @@ SELECT pg_get_function_identity_arguments('insight.disable_key'::regproc) AS dis
 
 -- ---- refusals change nothing
 SELECT dis_snapshot() AS snap \gset
-SELECT label, dis_try(who, stmt) AS sqlstate FROM (VALUES
+SELECT label, dis_try(who, stmt) AS outcome FROM (VALUES
   ('mate disables owner''s key', 'regress_dis_mate', format('SELECT insight.disable_key(%L)', :'u1')),
   ('mate enables owner''s key', 'regress_dis_mate', format('SELECT insight.enable_key(%L)', :'u1')),
   ('owner disables org key', 'regress_dis_owner', format('SELECT insight.disable_key(%L)', :'org')),
@@ -154,3 +154,10 @@ SELECT dis_code('org') AS operator_enabled;
 UPDATE insight.api_keys SET expires_at = now() - interval '1 second' WHERE id = :'org';
 SELECT insight.disable_key(:'org');
 SELECT dis_code('org') AS disabled_and_expired;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_dis_owner, regress_dis_admin, regress_dis_mate, regress_dis_stranger;
+DROP ROLE regress_dis_owner, regress_dis_admin, regress_dis_mate, regress_dis_stranger;
+RESET client_min_messages;

@@ -148,3 +148,10 @@ SELECT count(*) AS life_policies FROM insight.org_policies_t WHERE org_id = :'li
 SELECT public.regress_drain();
 
 DROP VIEW public.regress_pol_state;
+
+-- Roles are cluster-wide and outlive this database: drop them, so that the
+-- suite runs again on the same server (make installcheck).
+SET client_min_messages = warning;
+DROP OWNED BY regress_pol_admin, regress_pol_member, regress_pol_outsider, regress_pol_platform;
+DROP ROLE regress_pol_admin, regress_pol_member, regress_pol_outsider, regress_pol_platform;
+RESET client_min_messages;

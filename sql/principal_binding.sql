@@ -12,13 +12,14 @@ CREATE DATABASE regress_sec_pb_db;
 SET client_min_messages = warning;
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
+-- 'ok' or 'SQLSTATE: message', as in 00_setup.
 CREATE FUNCTION public.regress_try(stmt text) RETURNS text
 LANGUAGE plpgsql AS $f$
 BEGIN
   EXECUTE stmt;
   RETURN 'ok';
 EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE;
+  RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $f$;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Isolation specs: tests/isolation/specs/*.spec against
 # tests/isolation/expected/*.out, in a temporary instance with the library
-# preloaded.
+# preloaded. ISOLATION="rotate_vs_revoke" (PGXS's name) runs only those specs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -16,6 +16,15 @@ if [ "${#specs[@]}" -eq 0 ]; then
 fi
 names=()
 for s in "${specs[@]}"; do names+=("$(basename "$s" .spec)"); done
+if [ -n "${ISOLATION:-}" ]; then
+  names=($ISOLATION)
+  for n in "${names[@]}"; do
+    [ -f "tests/isolation/specs/$n.spec" ] && continue
+    echo "ISOLATION names $n: no tests/isolation/specs/$n.spec"
+    echo "suite-result: 0 1"
+    exit 1
+  done
+fi
 # A TRUNCATE of several insight tables takes their locks in list order; the
 # cascade worker (woken by the commit before a teardown) locks cascade_queue
 # first, so any other order can deadlock with it (docs/WORKER.md, "Lock order").

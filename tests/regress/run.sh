@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # pg_regress over sql/ and expected/: the preloaded schedule, then the
-# no-preload schedule, each in its own temporary instance.
+# no-preload schedule, each in its own temporary instance. REGRESS="00_setup
+# 06_bad_input 99_teardown" (PGXS's name) runs only those tests, each in the
+# instance of the schedule that lists it, in schedule order.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -22,6 +24,11 @@ run_schedule() {  # schedule temp-config
   local work out
   work=$(pg_workdir regress)
   cp -r sql expected "$work/"
+  if [ -n "${REGRESS:-}" ]; then
+    awk -v pick=" $REGRESS " '/^test:/ { for (i = 2; i <= NF; i++) if (index(pick, " " $i " ")) print "test: " $i }' \
+      "sql/$1" >"$work/sql/$1"
+    if [ ! -s "$work/sql/$1" ]; then rm -rf "$work"; return; fi
+  fi
   [ -d tests/regress/input ] && cp -r tests/regress/input "$work/"
   cp "$2" "$work/temp.conf"
   chown -R "$PG_USER" "$work" 2>/dev/null
@@ -41,6 +48,14 @@ run_schedule() {  # schedule temp-config
   rm -rf "$work"
 }
 
+if [ -n "${REGRESS:-}" ]; then
+  for t in $REGRESS; do
+    if ! grep -qE "^test:.*[[:space:]]$t([[:space:]]|\$)" sql/schedule sql/schedule_nopreload; then
+      echo "REGRESS names $t, which no schedule lists"
+      fail=$((fail + 1))
+    fi
+  done
+fi
 run_schedule schedule tests/regress/preload.conf
 [ -f sql/schedule_nopreload ] && run_schedule schedule_nopreload tests/regress/nopreload.conf
 echo "suite-result: $pass $fail"
