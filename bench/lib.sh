@@ -66,19 +66,19 @@ iqr_spread_of() {
 
 # bench_clock_sql: SQL defining, in the current database, bench_clock(q[, reps])
 # -> (wall_us, cpu_us): the elapsed time of statement q (run reps times, 1 by
-# default) in the server and the
-# time the backend spent on a CPU meanwhile (from /proc/self/schedstat, which
-# leaves out the time it waited for a core while other processes had it;
-# updated at scheduler ticks, so exact to a few ms per reading: time
-# statements of 100 ms or more). cpu_us is NULL where the kernel does not
-# provide it. The suite's statements run with the caller's rights (row-level
-# security applies); only the schedstat read is SECURITY DEFINER.
+# default) in the server, and the same minus the time the backend waited for a
+# core meanwhile (run_delay, the second field of /proc/self/schedstat, which
+# the kernel adds up each time the task gets a core back, so it is exact when
+# read by the running task itself): the time the backend ran, with what other
+# processes took from it left out. cpu_us is NULL where the kernel does not
+# provide it. The statements run with the caller's rights (row-level security
+# applies); only the schedstat read is SECURITY DEFINER.
 bench_clock_sql() {
   cat <<'SQL'
-CREATE FUNCTION public.bench_cpu_ns() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION public.bench_run_delay_ns() RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog AS $f$
 BEGIN
-  RETURN split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint;
+  RETURN split_part(pg_read_file('/proc/self/schedstat'), ' ', 2)::bigint;
 EXCEPTION WHEN OTHERS THEN
   RETURN NULL;
 END
@@ -87,17 +87,17 @@ CREATE FUNCTION public.bench_clock(q text, reps int DEFAULT 1, OUT wall_us float
 LANGUAGE plpgsql AS $f$
 DECLARE
   t0 timestamptz;
-  c0 bigint;
+  d0 bigint;
 BEGIN
-  c0 := public.bench_cpu_ns();
+  d0 := public.bench_run_delay_ns();
   t0 := clock_timestamp();
   FOR i IN 1 .. reps LOOP
     EXECUTE q;
   END LOOP;
   wall_us := extract(epoch FROM clock_timestamp() - t0) * 1e6;
-  cpu_us := (public.bench_cpu_ns() - c0) / 1e3;
+  cpu_us := wall_us - (public.bench_run_delay_ns() - d0) / 1e3;
 END
 $f$;
-GRANT EXECUTE ON FUNCTION public.bench_cpu_ns(), public.bench_clock(text, int) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION public.bench_run_delay_ns(), public.bench_clock(text, int) TO PUBLIC;
 SQL
 }

@@ -116,10 +116,10 @@ for v in "${variants[@]}"; do
   cost_wall[$v]=$(per_round 3 "$v")
   [ "$have_cpu" = 1 ] && cost_cpu[$v]=$(per_round 4 "$v")
 done
-# The verdicts are taken on the on-CPU time when the kernel gives it (what
+# The verdicts are taken on the run time when the kernel gives it (what
 # other processes take from the backend is then left out), else on wall time.
 if [ "$have_cpu" = 1 ]; then
-  basis="on-CPU time of the backend (/proc/self/schedstat)"
+  basis="backend's run time (wall clock minus its waits for a core, from /proc/self/schedstat)"
   declare -n cost=cost_cpu
 else
   basis="wall-clock time (no /proc/self/schedstat)"

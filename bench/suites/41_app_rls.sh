@@ -15,7 +15,7 @@
 # (each policy is TO its role, so the same query text gets one or the other).
 # All three count the same rows with the same plan shape (checked and printed):
 # serial plans (max_parallel_workers_per_gather = 0) for the targets, on the
-# backend's on-CPU time; then, for reference, parallel plans on wall time.
+# backend's run time (bench/lib.sh); then, for reference, parallel plans on wall time.
 # Rounds time every variant twice in mirrored order (key, user, const, const,
 # user, key, the first variant rotating); medians of the per-round ratios.
 # Knobs: BENCH_RLS_ROUNDS (9), BENCH_RLS_ROWS (1000000), BENCH_RLS_ORGS (2),
@@ -30,7 +30,7 @@ ROUNDS=${BENCH_RLS_ROUNDS:-9}
 ROWS=${BENCH_RLS_ROWS:-1000000}
 ORGS=${BENCH_RLS_ORGS:-2}
 PAR_ROUNDS=${BENCH_RLS_PARALLEL_ROUNDS:-3}
-REPS=2  # counts per timed statement: 100 ms or more, for the on-CPU clock
+REPS=2  # counts per timed statement
 
 start_throwaway_cluster bench-rls "$PORT" "shared_buffers = 256MB
 max_parallel_workers_per_gather = 0"
@@ -145,7 +145,7 @@ per_round() {  # file column(4 wall, 5 cpu) variant -> per-round ms per count
   awk -v col="$2" -v want="$3" -v reps="$REPS" '$3 == want { t[$2] += $col }
     END { for (r in t) printf "%s %.3f\n", r, t[r] / 2 / reps / 1000 }' "$1" | sort -n | awk '{printf "%s ", $2}'
 }
-col=5 basis="on-CPU time of the backend (/proc/self/schedstat)"
+col=5 basis="backend's run time (wall clock minus its waits for a core, from /proc/self/schedstat)"
 [ "$have_cpu" = 1 ] || { col=4; basis="wall-clock time (no /proc/self/schedstat)"; }
 declare -A ms wall_ms par_ms
 for v in "${variants[@]}"; do
