@@ -16,16 +16,19 @@
 #       hour, 2 x the limit requests per run (all in its first window): each
 #       answer is counted in a sequence (VALID, RATE_LIMITED, other), and
 #       exactly the limit must be VALID; throughput against the same script
-#       and key with its rate limit removed, rounds interleaved.
-# Knobs: BENCH_LOOP_ROUNDS (15), BENCH_RATE_ROUNDS (5), BENCH_CHECK_LIMIT (10000).
+#       and key with its rate limit removed, rounds interleaved. Beside the
+#       TPS, the server's CPU time per check in each run (utime + stime of the
+#       cluster's processes, the exited backends' included: what other
+#       processes take from the cores leaves it alone, where it decides TPS).
+# Knobs: BENCH_CHECK_ROUNDS (15), BENCH_RATE_ROUNDS (7), BENCH_CHECK_LIMIT (10000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/common.sh
 . bench/lib.sh
 
 PORT=${BENCH_CHECK_PORT:-25504}
-LOOP_ROUNDS=${BENCH_LOOP_ROUNDS:-15}
-RATE_ROUNDS=${BENCH_RATE_ROUNDS:-5}
+LOOP_ROUNDS=${BENCH_CHECK_ROUNDS:-15}
+RATE_ROUNDS=${BENCH_RATE_ROUNDS:-7}
 LIMIT=${BENCH_CHECK_LIMIT:-10000}
 LOOP_KEYS=1000
 LOOP_REPEAT=100
@@ -152,9 +155,29 @@ counts() {  # valid limited other
 # (pgbench reads ":name" in the script as a variable: the permission and the
 # address are passed as variables, hence as parameters.)
 run_conc() { pgb -c "$CLIENTS" -j 2 -t "$per_client" -D k="$conc_key" -D perm="$PERM" -D addr="$ADDR" -f "$work/conc.sql" | tps_of; }
+# CPU of the cluster in clock ticks: the postmaster's reaped children (fields
+# 16-17 of /proc/PID/stat) and its live processes (14-15). Called when no
+# client is connected, after the last run's backends have exited.
+pm=$(head -1 "$data/postmaster.pid")
+idle_children=""
+cluster_ticks() {
+  local n i c
+  for i in $(seq 100); do  # the backends of the last run exit and are reaped
+    n=$(pgrep -P "$pm" | wc -l)
+    [ -z "$idle_children" ] || [ "$n" -le "$idle_children" ] && break
+    sleep 0.02
+  done
+  c=$(awk '{print $16 + $17}' "/proc/$pm/stat")
+  for i in $(pgrep -P "$pm"); do
+    c=$((c + $(awk '{print $14 + $15}' "/proc/$i/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$c"
+}
+idle_children=$(pgrep -P "$pm" | wc -l)
+hz=$(getconf CLK_TCK)
 reset_counts
 run_conc >/dev/null  # warm up, without a limit
-tps_lim="" tps_free="" exact_rounds="" all_exact=1
+tps_lim="" tps_free="" cpu_lim="" cpu_free="" exact_rounds="" all_exact=1
 for r in $(seq "$RATE_ROUNDS"); do
   order="limited free"
   [ $((r % 2)) -eq 0 ] && order="free limited"
@@ -166,15 +189,17 @@ for r in $(seq "$RATE_ROUNDS"); do
       sql -c "SELECT insight.configure_key('$conc_id', '{\"rate_limit\": null}')" >/dev/null
     fi
     reset_counts
+    c0=$(cluster_ticks)
     t=$(run_conc)
     [ -n "$t" ] || { echo "pgbench failed" >&2; exit 1; }
+    us_tx=$(awk -v d="$(($(cluster_ticks) - c0))" -v hz="$hz" -v n="$total" 'BEGIN {printf "%.2f", d / hz * 1e6 / n}')
     read -r nv nl no <<<"$(counts)"
     if [ "$v" = limited ]; then
-      tps_lim+="$t "
+      tps_lim+="$t " cpu_lim+="$us_tx "
       exact_rounds+="$nv/$nl/$no "
       [ "$nv" = "$LIMIT" ] && [ "$nl" = $((total - LIMIT)) ] && [ "$no" = 0 ] || all_exact=0
     else
-      tps_free+="$t "
+      tps_free+="$t " cpu_free+="$us_tx "
       [ "$nv" = "$total" ] && [ "$no" = 0 ] || { echo "without a limit: $nv VALID, $nl limited, $no other of $total" >&2; exit 1; }
     fi
   done
@@ -183,6 +208,10 @@ tput_rounds=$(pairwise ratio "$tps_lim" "$tps_free")
 r_tput=$(fmt "$(median_of "$tput_rounds")")
 s_tput=$(spread_of <<<"$tput_rounds")
 tl=$(fmt "$(median_of "$tps_lim")" 0) tf=$(fmt "$(median_of "$tps_free")" 0)
+# Throughput the CPU allows, free / limited CPU per check: the same direction as the TPS ratio.
+cpu_rounds=$(pairwise ratio "$cpu_free" "$cpu_lim")
+r_cpu=$(fmt "$(median_of "$cpu_rounds")") s_cpu=$(spread_of <<<"$cpu_rounds")
+cl=$(fmt "$(median_of "$cpu_lim")") cf=$(fmt "$(median_of "$cpu_free")")
 refused_full=$(sql -c "SELECT rate_limit_refused_full FROM insight.stats")
 exact_verdict=$([ "$all_exact" = 1 ] && echo met || echo "**missed**")
 
@@ -215,6 +244,7 @@ $RATE_ROUNDS rounds, order alternating, median of the per-round ratios.
 |---|---|---|
 | exactly the limit allowed in the window, 4 concurrent clients | VALID / RATE_LIMITED / other per round: $exact_rounds(expected $LIMIT/$((total - LIMIT))/0) | $exact_verdict |
 | throughput with the limit ≥ 0.9 × the same key without | $tl vs $tf TPS: **$r_tput ×** (rounds $(rounds_list "$tput_rounds")) | $(judge "$r_tput" 0.9 ">=" "$s_tput") |
+| the same on the server's CPU time per check (the throughput it allows, with the limit / without) | $cl µs with the limit vs $cf µs without: **$r_cpu ×** (rounds $(rounds_list "$cpu_rounds")) | $(judge "$r_cpu" 0.9 ">=" "$s_cpu") |
 
 Requests refused because the rate-limit table was full: $refused_full.
 EOF
