@@ -20,15 +20,15 @@
 #       TPS, the server's CPU time per check in each run (utime + stime of the
 #       cluster's processes, the exited backends' included: what other
 #       processes take from the cores leaves it alone, where it decides TPS).
-# Knobs: BENCH_CHECK_ROUNDS (15), BENCH_RATE_ROUNDS (7), BENCH_CHECK_LIMIT (10000).
+# Knobs: BENCH_CHECK_ROUNDS (11), BENCH_RATE_ROUNDS (5), BENCH_CHECK_LIMIT (10000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/common.sh
 . bench/lib.sh
 
 PORT=${BENCH_CHECK_PORT:-25504}
-LOOP_ROUNDS=${BENCH_CHECK_ROUNDS:-15}
-RATE_ROUNDS=${BENCH_RATE_ROUNDS:-7}
+LOOP_ROUNDS=${BENCH_CHECK_ROUNDS:-11}
+RATE_ROUNDS=${BENCH_RATE_ROUNDS:-5}
 LIMIT=${BENCH_CHECK_LIMIT:-10000}
 LOOP_KEYS=1000
 LOOP_REPEAT=100
