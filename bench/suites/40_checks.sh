@@ -117,6 +117,7 @@ have_cpu=$(awk 'NF == 4 && $4 < 0 {bad = 1} END {print bad ? 0 : 1}' "$work/loop
 declare -A cost_wall cost_cpu
 for v in "${variants[@]}"; do
   cost_wall[$v]=$(per_round 3 "$v")
+  # shellcheck disable=SC2034  # cost_cpu is read through the nameref cost below
   [ "$have_cpu" = 1 ] && cost_cpu[$v]=$(per_round 4 "$v")
 done
 # The verdicts are taken on the run time when the kernel gives it (what
@@ -179,9 +180,9 @@ reset_counts
 run_conc >/dev/null  # warm up, without a limit
 tps_lim="" tps_free="" cpu_lim="" cpu_free="" exact_rounds="" all_exact=1
 for r in $(seq "$RATE_ROUNDS"); do
-  order="limited free"
-  [ $((r % 2)) -eq 0 ] && order="free limited"
-  for v in $order; do
+  runs="limited free"
+  [ $((r % 2)) -eq 0 ] && runs="free limited"
+  for v in $runs; do
     if [ "$v" = limited ]; then
       # A window of its own each round: a changed limit starts a new window.
       sql -c "SELECT insight.configure_key('$conc_id', '{\"rate_limit\": {\"limit\": $LIMIT, \"window\": \"$((3600 + r)) seconds\"}}')" >/dev/null
@@ -200,7 +201,7 @@ for r in $(seq "$RATE_ROUNDS"); do
       [ "$nv" = "$LIMIT" ] && [ "$nl" = $((total - LIMIT)) ] && [ "$no" = 0 ] || all_exact=0
     else
       tps_free+="$t " cpu_free+="$us_tx "
-      [ "$nv" = "$total" ] && [ "$no" = 0 ] || { echo "without a limit: $nv VALID, $nl limited, $no other of $total" >&2; exit 1; }
+      { [ "$nv" = "$total" ] && [ "$no" = 0 ]; } || { echo "without a limit: $nv VALID, $nl limited, $no other of $total" >&2; exit 1; }
     fi
   done
 done

@@ -116,7 +116,7 @@ plans() {  # parallel workers -> "variant|count|plan" lines
 serial_plans=$(plans 0)
 par_plans=""
 [ "$PAR_ROUNDS" -gt 0 ] && par_plans=$(plans 2)
-while IFS='|' read -r v c p; do
+while IFS='|' read -r v c _; do
   [ "$c" = "$expected" ] || { echo "$v counts $c rows, expected $expected" >&2; exit 1; }
 done <<<"$serial_plans
 $par_plans"
