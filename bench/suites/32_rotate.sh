@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 30_rotate: rotate_key throughput from one client, in one throwaway cluster
-# (port $BENCH_ROTATE_PORT, default 55482) that it starts as postgres and
+# 32_rotate: rotate_key throughput from one client, in one throwaway cluster
+# (port $BENCH_ROTATE_PORT, default 25482) that it starts as postgres and
 # always stops. Prints a markdown section.
 #
 #   pgbench -c 1, synchronous_commit = off, one statement per transaction:
@@ -12,8 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/common.sh
+. bench/lib.sh
 
-PORT=${BENCH_ROTATE_PORT:-55482}
+PORT=${BENCH_ROTATE_PORT:-25482}
 ROUNDS=${BENCH_ROUNDS:-3}
 SECONDS_PER_ROUND=${BENCH_SECONDS:-5}
 GRACE=${BENCH_GRACE:-1 hour}
@@ -24,7 +25,6 @@ max_wal_size = 4GB"
 DB=bench
 sql() { as_pg psql -h "$work" -p "$PORT" -U postgres -d "$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v >= t) ? "met" : "**missed**"}'; }
 tps_of() { sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1; }
 
 as_pg psql -h "$work" -p "$PORT" -U postgres -d postgres -X -q -c "CREATE DATABASE $DB" >/dev/null
@@ -62,14 +62,14 @@ events=$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.rota
 med=$(echo "$runs" | tr ' ' '\n' | grep . | median)
 
 cat <<MD
-## Rotation (bench/suites/30_rotate.sh)
+## Rotation (bench/suites/32_rotate.sh)
 
 One client (pgbench -c 1, simple protocol), \`synchronous_commit = off\`, one \`rotate_key(key, '$GRACE')\`
 per transaction, each rotating the successor of the previous one; $ROUNDS rounds of ${SECONDS_PER_ROUND} s, median.
 
 | target | measured | result |
 |---|---|---|
-| rotate_key ≥ 2,000 rotations/s | $med rotations/s | $(verdict "$med" 2000) |
+| rotate_key ≥ 2,000 rotations/s | $med rotations/s | $(judge "$med" 2000 ">=" "$(spread_of <<<"$runs")") |
 
 - Raw tps per round: $runs; $rotated keys rotated, as many \`key.rotated\` events.
 MD
