@@ -80,7 +80,8 @@ bool Deserialize(const std::string& text, core::PrincipalFacts* f, core::KeySett
   if (!ReadUuid(&p, &f->user) || *p++ != ' ' || !ReadUuid(&p, &f->org)) return false;
   size_t count;
   if (sscanf(p, " %u %u %u %u %u %zu%n", &admin, &capped, &ceiling, &invalid, &has_scopes, &count,
-             &n) != 6 || ceiling > 3) {
+             &n) != 6 ||
+      ceiling > 3) {
     return false;
   }
   p += n;
@@ -187,8 +188,13 @@ static Datum HasScope(FunctionCallInfo fcinfo) {
       PG_RETURN_BOOL(true);
     case core::PrincipalKind::UserKey:
     case core::PrincipalKind::OrgKey: {
-      text* t = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(0); });
-      std::string_view permission(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+      // A row policy calls this once per row, almost always with a constant:
+      // only a compressed or out-of-line value needs detoasting (as
+      // pg_detoast_datum_packed decides), which may raise.
+      auto* v = reinterpret_cast<varlena*>(DatumGetPointer(PG_GETARG_DATUM(0)));
+      if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
+        v = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(0); });
+      std::string_view permission(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
       PG_RETURN_BOOL(core::AnyScopeMatches(SettingsHere(), permission));
     }
     case core::PrincipalKind::Nobody:
