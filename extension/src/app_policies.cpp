@@ -144,9 +144,14 @@ const core::PrincipalFacts& FactsHere() {
   return CurrentFacts();
 }
 
-const core::KeySettings& SettingsHere() {
-  if (IsParallelWorker()) return FactsInWorker().settings;
-  return CurrentKeySettings();
+// The facts and the key settings they were loaded with, validated once.
+const core::PrincipalFacts& FactsHere(const core::KeySettings** settings) {
+  if (IsParallelWorker()) {
+    const WorkerFacts& w = FactsInWorker();
+    *settings = &w.settings;
+    return w.facts;
+  }
+  return CurrentFacts(settings);
 }
 
 void ShipPrincipal() {
@@ -181,7 +186,8 @@ void ShipPrincipalForParallelPlan(QueryDesc* query, int eflags) {
 }
 
 static Datum HasScope(FunctionCallInfo fcinfo) {
-  const core::PrincipalFacts& f = FactsHere();
+  const core::KeySettings* settings = nullptr;
+  const core::PrincipalFacts& f = FactsHere(&settings);
   switch (f.kind) {
     case core::PrincipalKind::Operator:
     case core::PrincipalKind::User:
@@ -195,7 +201,7 @@ static Datum HasScope(FunctionCallInfo fcinfo) {
       if (VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v))
         v = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(0); });
       std::string_view permission(VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
-      PG_RETURN_BOOL(core::AnyScopeMatches(SettingsHere(), permission));
+      PG_RETURN_BOOL(core::AnyScopeMatches(*settings, permission));
     }
     case core::PrincipalKind::Nobody:
       break;

@@ -32,7 +32,11 @@ struct KeyRecord {
 
 // Verifies key text. Never raises for any input: bad text is MALFORMED before
 // any table is touched. record is filled when a row was found.
-core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* record);
+// *now, when given, receives the time the answer was decided at (unchanged
+// for a MALFORMED answer), so a later step of the same request reads the
+// clock once.
+core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* record,
+                                  TimestampTz* now = nullptr);
 
 // Re-checks a key already authenticated in this session (by id, no secret):
 // revoked, expired or orphaned keys stop acting at once.

@@ -96,8 +96,8 @@ bool Describes(core::VerifyCode code) {
   return code != core::VerifyCode::Malformed && code != core::VerifyCode::NotFound;
 }
 
-Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
-                     const KeyRecord& rec, const RateLimitColumns* limits = nullptr) {
+Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out, const KeyRecord& rec,
+                     const RateLimitColumns* limits = nullptr) {
   bool describe = Describes(out.code);
   std::string_view code = core::VerifyCodeName(out.code);
   std::string_view kind = core::KindName(rec.kind());
@@ -143,11 +143,12 @@ Datum BuildVerifyRow(FunctionCallInfo fcinfo, const core::VerifyOutcome& out,
 // available (not preloaded, table full) a key that has a limit is refused
 // (RATE_LIMITED), never let through unlimited (docs/SECURITY.md, "Rate limits").
 core::VerifyOutcome ApplyRateLimit(const core::VerifyOutcome& out, const KeyRecord& rec,
-                                   RateLimitColumns* cols) {
+                                   TimestampTz now, RateLimitColumns* cols) {
   cols->present = rec.settings.has_rate_limit;
   if (out.code != core::VerifyCode::Valid || !rec.settings.has_rate_limit) return out;
   RateLimitSpec spec{rec.settings.rate_limit, rec.settings.rate_window_us};
-  RateLimitResult r = ConsumeRateLimit(rec.key_id, spec, GetCurrentTimestamp());
+  // now is the time verification decided at: one clock read per request.
+  RateLimitResult r = ConsumeRateLimit(rec.key_id, spec, now != 0 ? now : GetCurrentTimestamp());
   if (r.available) {
     cols->known = true;
     cols->remaining = r.remaining;
@@ -162,7 +163,12 @@ core::VerifyOutcome ApplyRateLimit(const core::VerifyOutcome& out, const KeyReco
 bool AddressArgument(FunctionCallInfo fcinfo, int argno, core::CheckRequest* req,
                      uint8_t bytes[16]) {
   if (PG_NARGS() <= argno || PG_ARGISNULL(argno)) return false;
-  inet* addr = PgCall([fcinfo, argno]() { return PG_GETARG_INET_PP(argno); });
+  // Read in place unless compressed or out of line (pg_detoast_datum_packed's
+  // test): only detoasting can raise.
+  auto* v = reinterpret_cast<varlena*>(DatumGetPointer(PG_GETARG_DATUM(argno)));
+  inet* addr = VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v)
+                   ? PgCall([fcinfo, argno]() { return PG_GETARG_INET_PP(argno); })
+                   : reinterpret_cast<inet*>(v);
   int family = ip_family(addr);
   int len = family == PGSQL_AF_INET ? 4 : 16;
   std::memset(bytes, 0, 16);
@@ -188,17 +194,18 @@ std::optional<std::string_view> KeyArgument(FunctionCallInfo fcinfo) {
   return std::string_view(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-core::VerifyOutcome VerifyArgument(FunctionCallInfo fcinfo, KeyRecord* rec) {
+core::VerifyOutcome VerifyArgument(FunctionCallInfo fcinfo, KeyRecord* rec,
+                                   TimestampTz* now = nullptr) {
   std::optional<std::string_view> key = KeyArgument(fcinfo);
   core::VerifyOutcome out =
-      key ? VerifyKeyText(*key, rec) : core::VerifyOutcome{core::VerifyCode::Malformed, {}};
+      key ? VerifyKeyText(*key, rec, now) : core::VerifyOutcome{core::VerifyCode::Malformed, {}};
   CountVerify(out.code);
   return out;
 }
 
 }  // namespace
 
-core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
+core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec, TimestampTz* now_out) {
   core::ParsedKey parsed;
   if (!core::ParseKey(key, &parsed)) return {core::VerifyCode::Malformed, {}};
 
@@ -224,6 +231,7 @@ core::VerifyOutcome VerifyKeyText(std::string_view key, KeyRecord* rec) {
   }
 
   TimestampTz now = GetCurrentTimestamp();
+  if (now_out != nullptr) *now_out = now;
   core::KeyFacts& f = rec->facts;
   f.hash_matches = CRYPTO_memcmp(rec->secret_hash, presented, 32) == 0;
   // Time passes: expiry is re-checked on every call, cached or not.
@@ -262,7 +270,9 @@ core::VerifyOutcome VerifyKeyId(const core::Uuid& key_id, KeyRecord* rec) {
   return core::DecideVerify(found, rec->facts);
 }
 
-std::optional<std::string_view> KeyTextArgument(FunctionCallInfo fcinfo) { return KeyArgument(fcinfo); }
+std::optional<std::string_view> KeyTextArgument(FunctionCallInfo fcinfo) {
+  return KeyArgument(fcinfo);
+}
 
 bool FindKeyText(std::string_view key, KeyRecord* rec) {
   core::ParsedKey parsed;
@@ -301,10 +311,11 @@ static Datum Authenticate(FunctionCallInfo fcinfo) {
   uint8_t addr[16];
   AddressArgument(fcinfo, 2, &req, addr);
   KeyRecord rec;
-  core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
+  TimestampTz now = 0;
+  core::VerifyOutcome out = VerifyArgument(fcinfo, &rec, &now);
   out = core::DecideCheck(out, rec.settings, req);
   RateLimitColumns limits;
-  out = ApplyRateLimit(out, rec, &limits);
+  out = ApplyRateLimit(out, rec, now, &limits);
   if (out.code != core::VerifyCode::Valid) {
     // Never echo the key: the code is all the caller learns.
     throw SqlError(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
@@ -318,17 +329,22 @@ static Datum Check(FunctionCallInfo fcinfo) {
   core::CheckRequest req;
   text* permission = nullptr;
   if (!PG_ARGISNULL(1)) {
-    permission = PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(1); });
+    // In place unless compressed or out of line, as AddressArgument reads.
+    auto* v = reinterpret_cast<varlena*>(DatumGetPointer(PG_GETARG_DATUM(1)));
+    permission = VARATT_IS_COMPRESSED(v) || VARATT_IS_EXTERNAL(v)
+                     ? PgCall([fcinfo]() { return PG_GETARG_TEXT_PP(1); })
+                     : reinterpret_cast<text*>(v);
     req.has_permission = true;
     req.permission = std::string_view(VARDATA_ANY(permission), VARSIZE_ANY_EXHDR(permission));
   }
   uint8_t addr[16];
   AddressArgument(fcinfo, 2, &req, addr);
   KeyRecord rec;
-  core::VerifyOutcome out = VerifyArgument(fcinfo, &rec);
+  TimestampTz now = 0;
+  core::VerifyOutcome out = VerifyArgument(fcinfo, &rec, &now);
   out = core::DecideCheck(out, rec.settings, req);
   RateLimitColumns limits;
-  out = ApplyRateLimit(out, rec, &limits);
+  out = ApplyRateLimit(out, rec, now, &limits);
   return BuildVerifyRow(fcinfo, out, rec, &limits);
 }
 

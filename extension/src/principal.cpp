@@ -290,6 +290,12 @@ const core::KeySettings& CurrentKeySettings() {
   return g_cache.key_settings;
 }
 
+const core::PrincipalFacts& CurrentFacts(const core::KeySettings** settings) {
+  const core::PrincipalFacts& facts = CurrentFacts();
+  *settings = &g_cache.key_settings;
+  return facts;
+}
+
 Actor CurrentActor() {
   if (const Actor* a = ActorOverride()) return *a;
   Actor actor;
