@@ -39,20 +39,8 @@ sqlb() { local b=$1; shift; as_pg "${BIN[$b]}/psql" -h "${W[$b]}" -p "${PORTS[$b
 for b in new base; do
   sqlb $b -c "SET client_min_messages = warning; CREATE EXTENSION insight_keys CASCADE;"
   sqlb $b < bench/peer/peer_verify.sql >/dev/null
+  sqlb $b < bench/peer/owners.sql >/dev/null
   sqlb $b <<'SQL'
-CREATE TABLE bench_owner (i int PRIMARY KEY, org_id uuid NOT NULL, user_id uuid NOT NULL);
-DO $$
-DECLARE org uuid; person uuid;
-BEGIN
-  FOR o IN 0 .. 9 LOOP
-    org := insight.create_organization('bench-org-' || o);
-    FOR u IN 0 .. 9 LOOP
-      person := insight.create_user('bench-' || o || '-' || u || '@example.com');
-      PERFORM insight.set_membership(person, org, 'read_write');
-      INSERT INTO bench_owner VALUES (o * 10 + u, org, person);
-    END LOOP;
-  END LOOP;
-END $$;
 CREATE TABLE bench_keys (id int PRIMARY KEY, api_key text NOT NULL);
 CREATE FUNCTION bench_cpu_ticks() RETURNS bigint LANGUAGE sql AS $f$
   SELECT (f[12])::bigint + (f[13])::bigint

@@ -47,25 +47,10 @@ setup_db() {  # nkeys seed (DB set by the caller)
   sql -c "SET client_min_messages = warning; CREATE EXTENSION insight_keys CASCADE;"
   sql <"$ROOT/bench/peer/peer_verify.sql"
 
-  # 10 organizations, 100 users (read_write members), keys spread over them.
+  # 10 organizations, 100 users (read_write members), keys spread over them;
+  # in the database bench the first user is the generation bench's db_role.
+  { [ "$DB" = bench ] && echo "SET bench.gen_role = 'bench_gen';"; cat "$ROOT/bench/peer/owners.sql"; } | sql
   sql <<'EOF'
-CREATE TABLE bench_owner (i int PRIMARY KEY, org_id uuid NOT NULL, user_id uuid NOT NULL);
-DO $$
-DECLARE
-  org uuid;
-  person uuid;
-BEGIN
-  FOR o IN 0 .. 9 LOOP
-    org := insight.create_organization('bench-org-' || o);
-    FOR u IN 0 .. 9 LOOP
-      person := insight.create_user('bench-' || o || '-' || u || '@example.com',
-                                    db_role => CASE WHEN o = 0 AND u = 0 AND current_database() = 'bench' THEN 'bench_gen'::name END);
-      PERFORM insight.set_membership(person, org, 'read_write');
-      INSERT INTO bench_owner VALUES (o * 10 + u, org, person);
-    END LOOP;
-  END LOOP;
-END
-$$;
 CREATE TABLE bench_keys (id int PRIMARY KEY, api_key text NOT NULL);
 CREATE FUNCTION bench_store(lo int, hi int) RETURNS void LANGUAGE sql AS $f$
   INSERT INTO insight.api_keys (lookup_id, kind, org_id, owner_id, created_by, created_by_label,

@@ -45,23 +45,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 as_pg psql -h "$work" -p "$PORT" -U postgres -d postgres -X -q -c "CREATE DATABASE $DB" >/dev/null
 sql -c "SET client_min_messages = warning; CREATE EXTENSION insight_keys CASCADE;"
 nkeys=$((VERIFY_KEYS + VICTIMS))
+sql <"$ROOT/bench/peer/owners.sql"
 sql <<'EOF'
-CREATE TABLE bench_owner (i int PRIMARY KEY, org_id uuid NOT NULL, user_id uuid NOT NULL);
-DO $$
-DECLARE
-  org uuid;
-  person uuid;
-BEGIN
-  FOR o IN 0 .. 9 LOOP
-    org := insight.create_organization('bench-org-' || o);
-    FOR u IN 0 .. 9 LOOP
-      person := insight.create_user('bench-' || o || '-' || u || '@example.com');
-      PERFORM insight.set_membership(person, org, 'read_write');
-      INSERT INTO bench_owner VALUES (o * 10 + u, org, person);
-    END LOOP;
-  END LOOP;
-END
-$$;
 CREATE TABLE bench_keys (id int PRIMARY KEY, api_key text NOT NULL);
 EOF
 "$PY" "$ROOT/bench/peer/make_keys.py" "$nkeys" 3 | sql -c "COPY bench_keys (id, api_key) FROM STDIN"
