@@ -7,6 +7,7 @@
 #include "../core/json_object.hpp"
 #include "audit.hpp"
 #include "key_lookup.hpp"
+#include "key_management.hpp"
 #include "principal.hpp"
 
 extern "C" {
@@ -19,33 +20,16 @@ namespace insight {
 
 namespace {
 
-// As in revoke_key: permission first, lock afterwards, so a key the caller may
-// not see is read exactly like an unknown one.
-Statement g_find_key = {"SELECT kind, org_id, owner_id, name FROM insight.api_keys WHERE id = $1",
-                        1, {UUIDOID}, nullptr};
-Statement g_lock_key = {
-    "SELECT kind, org_id, owner_id, "
-    "(SELECT coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb) "
+// Read once LockManagedKey holds the row FOR UPDATE, so from its latest
+// committed settings.
+Statement g_merge = {
+    "SELECT (SELECT coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}'::jsonb) "
     "   FROM pg_catalog.jsonb_each(k.settings OPERATOR(pg_catalog.||) $2) e "
     "  WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.<>) 'null')::text "
-    "FROM insight.api_keys k WHERE id = $1 FOR UPDATE",
+    "FROM insight.api_keys k WHERE id = $1",
     2, {UUIDOID, JSONBOID}, nullptr};
 Statement g_store = {"UPDATE insight.api_keys SET settings = $2::jsonb WHERE id = $1", 2,
                      {UUIDOID, TEXTOID}, nullptr};
-
-struct TargetKey {
-  core::KeyKind kind = core::KeyKind::User;
-  core::Uuid org;
-  std::optional<core::Uuid> owner;
-};
-
-TargetKey ReadTarget() {
-  TargetKey k;
-  k.kind = core::KindFromName(ColumnText(0, 1));
-  k.org = ColumnUuid(0, 2);
-  k.owner = ColumnUuidOrNull(0, 3);
-  return k;
-}
 
 // Validates settings text; allow_null for a patch. Raises 22023.
 void Validate(const std::string& json, bool allow_null) {
@@ -80,38 +64,22 @@ static Datum ConfigureKey(FunctionCallInfo fcinfo) {
   Validate(patch, true);
   Actor actor = CurrentActor();
 
+  // Permission first, lock afterwards, as in revoke_key.
+  ManagedKey key = LockManagedKey(key_id);
+
   Elevated e = Elevated::Begin();
-  Datum arg = UuidToDatum(key_id);
-  bool found = Run(g_find_key, &arg, nullptr, false) > 0;
-  TargetKey key;
-  std::string name;
-  if (found) {
-    key = ReadTarget();
-    name = ColumnText(0, 4);
-  }
-  e.End();
-  core::Uuid no_org;
-  const core::PrincipalFacts facts = LockedFactsForDecision(found ? &key.org : &no_org);
-  e = Elevated::Begin();
-  bool visible =
-      found && core::MayViewKey(facts, key.kind, key.org, key.owner ? &*key.owner : nullptr);
-  if (!visible) throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
   Datum args[2] = {UuidToDatum(key_id), patch_datum};
-  if (Run(g_lock_key, args, nullptr, false) == 0) {
+  if (Run(g_merge, args, nullptr, false) == 0) {
     throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
   }
-  TargetKey locked = ReadTarget();
-  if (!(locked.kind == key.kind && locked.org == key.org && locked.owner == key.owner)) {
-    throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
-  }
-  std::string merged = ColumnText(0, 4);
+  std::string merged = ColumnText(0, 1);
   // What is stored may have been written some other way: the result must
   // itself be settings verify can read, or nothing changes.
   Validate(merged, false);
   Datum store[2] = {UuidToDatum(key_id), TextToDatum(merged)};
   Run(g_store, store, nullptr, false);
   core::JsonObject detail;
-  detail.Add("kind", core::KindName(key.kind)).Add("name", name).AddRaw("settings", merged);
+  detail.Add("kind", core::KindName(key.kind)).Add("name", key.name).AddRaw("settings", merged);
   WriteAudit(actor, "key.configured", key.org, key.owner, key_id, detail.Str());
   e.End();
   return PgCall([&merged]() {

@@ -44,7 +44,7 @@ Statement g_purge_rotated = {
     "  SELECT id FROM insight.api_keys"
     "   WHERE rotated_to IS NOT NULL AND expires_at < pg_catalog.now()"
     "   ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING id, kind, org_id, owner_id, name, rotated_to::text",
+    "RETURNING " INSIGHT_MANAGED_KEY_COLUMNS ", id, rotated_to::text",
     1, {INT4OID}, nullptr};
 
 bool IsKeyPrincipal(const core::PrincipalFacts& f) {
@@ -202,30 +202,26 @@ int64 PurgeRotatedKeys(int batch) {
   });
   if (!has_column) return 0;
   struct Gone {
+    ManagedKeyRow key;
     core::Uuid id;
-    core::KeyKind kind;
-    core::Uuid org;
-    std::optional<core::Uuid> owner;
-    std::string name;
     std::string successor;
   };
   Datum arg = Int32GetDatum(batch);
   uint64 n = Run(g_purge_rotated, &arg, nullptr, false);
   std::vector<Gone> gone;
   for (uint64 i = 0; i < n; i++) {
-    gone.push_back({ColumnUuid(i, 1), core::KindFromName(ColumnText(i, 2)), ColumnUuid(i, 3), ColumnUuidOrNull(i, 4), ColumnText(i, 5),
-                    ColumnText(i, 6)});
+    gone.push_back({ReadManagedKeyRow(i), ColumnUuid(i, 5), ColumnText(i, 6)});
   }
   Actor actor;
   actor.kind = "cascade";
   actor.db_role = PgCall([]() -> std::string { return GetUserNameFromId(GetSessionUserId(), false); });
   for (const Gone& g : gone) {
     core::JsonObject detail;
-    detail.Add("kind", core::KindName(g.kind))
-        .Add("name", g.name)
+    detail.Add("kind", core::KindName(g.key.kind))
+        .Add("name", g.key.name)
         .Add("reason", "rotated")
         .Add("new_key_id", g.successor);
-    WriteAudit(actor, "key.revoked", g.org, g.owner, g.id, detail.Str());
+    WriteAudit(actor, "key.revoked", g.key.org, g.key.owner, g.id, detail.Str());
   }
   return static_cast<int64>(n);
 }

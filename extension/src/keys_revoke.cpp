@@ -18,53 +18,18 @@ extern "C" {
 namespace insight {
 
 namespace {
-// Permission is decided before any lock is taken on the key: a key the caller
-// may not see is read exactly like an unknown one (one plain lookup, no lock,
-// so no wait on a concurrent holder and no 40001 that would show it exists).
-Statement g_find_key = {"SELECT kind, org_id, owner_id, name FROM insight.api_keys WHERE id = $1",
-                        1, {UUIDOID}, nullptr};
-Statement g_lock_key = {"SELECT kind, org_id, owner_id FROM insight.api_keys WHERE id = $1 FOR UPDATE",
-                        1, {UUIDOID}, nullptr};
 Statement g_delete_key = {"DELETE FROM insight.api_keys WHERE id = $1", 1, {UUIDOID}, nullptr};
 
-struct KeyFacts {
-  core::KeyKind kind = core::KeyKind::User;
-  core::Uuid org;
-  std::optional<core::Uuid> owner;
-};
-
-KeyFacts ReadKeyFacts() {
-  KeyFacts k;
-  k.kind = core::KindFromName(ColumnText(0, 1));
-  k.org = ColumnUuid(0, 2);
-  k.owner = ColumnUuidOrNull(0, 3);
-  return k;
-}
 // Inside an Elevated scope, with the key row locked by this transaction:
 // deletes it and audits key.revoked.
-void DeleteLockedKeyAudited(const Actor& actor, const core::Uuid& key_id, const KeyFacts& key,
-                            const std::string& name, std::string_view reason,
-                            const std::string* source) {
+void DeleteLockedKeyAudited(const Actor& actor, const core::Uuid& key_id, const ManagedKeyRow& key,
+                            std::string_view reason, const std::string* source) {
   Datum arg = UuidToDatum(key_id);
   Run(g_delete_key, &arg, nullptr, false);
   core::JsonObject detail;
-  detail.Add("kind", core::KindName(key.kind)).Add("name", name).Add("reason", reason);
+  detail.Add("kind", core::KindName(key.kind)).Add("name", key.name).Add("reason", reason);
   if (source != nullptr) detail.Add("source", *source);
   WriteAudit(actor, "key.revoked", key.org, key.owner, key_id, detail.Str());
-}
-
-// Inside an Elevated scope, once the caller's right to revoke was decided
-// (a leaked-key report needs none): locks the key, checks it is still the one
-// decided on (it may have changed since the unlocked read), deletes it and
-// audits key.revoked. False when it is gone or changed.
-bool DeleteKeyAudited(const Actor& actor, const core::Uuid& key_id, const KeyFacts& key,
-                      const std::string& name, std::string_view reason, const std::string* source) {
-  Datum arg = UuidToDatum(key_id);
-  if (Run(g_lock_key, &arg, nullptr, false) == 0) return false;
-  KeyFacts locked = ReadKeyFacts();
-  if (!(locked.kind == key.kind && locked.org == key.org && locked.owner == key.owner)) return false;
-  DeleteLockedKeyAudited(actor, key_id, key, name, reason, source);
-  return true;
 }
 
 // A leaked-key report's source is the caller's free text: at most this much
@@ -99,43 +64,6 @@ std::optional<std::string> SourceArgument(FunctionCallInfo fcinfo) {
 }
 }  // namespace
 
-ManagedKey LockManagedKey(const core::Uuid& key_id) {
-  Elevated e = Elevated::Begin();
-  Datum arg = UuidToDatum(key_id);
-  bool found = Run(g_find_key, &arg, nullptr, false) > 0;
-  KeyFacts key;
-  std::string name;
-  if (found) {
-    key = ReadKeyFacts();
-    name = ColumnText(0, 4);
-  }
-  e.End();
-  // The acting principal's latest committed rights, locked, in the key's
-  // organization (for an unknown key, in none: the same reads either way).
-  // Outside the Elevated scope: the principal is the caller, not the owner.
-  core::Uuid no_org;
-  const core::PrincipalFacts facts = LockedFactsForDecision(found ? &key.org : &no_org);
-  e = Elevated::Begin();
-  arg = UuidToDatum(key_id);  // the first one was allocated in the scope just ended
-  bool visible = found && core::MayViewKey(facts, key.kind, key.org, key.owner ? &*key.owner : nullptr);
-  if (!visible) throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
-  // Now the lock; the key may have changed since the unlocked read.
-  if (Run(g_lock_key, &arg, nullptr, false) == 0) throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
-  KeyFacts locked = ReadKeyFacts();
-  if (!(locked.kind == key.kind && locked.org == key.org && locked.owner == key.owner)) {
-    throw SqlError(ERRCODE_NO_DATA_FOUND, "API key not found");
-  }
-  e.End();
-  ManagedKey m;
-  m.id = key_id;
-  m.kind = key.kind;
-  m.org = key.org;
-  m.owner = key.owner;
-  m.name = name;
-  m.facts = facts;
-  return m;
-}
-
 static Datum RevokeKey(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) throw SqlError(ERRCODE_INVALID_PARAMETER_VALUE, "key_id must not be null");
   core::Uuid key_id = UuidFromDatum(PG_GETARG_DATUM(0));
@@ -143,8 +71,7 @@ static Datum RevokeKey(FunctionCallInfo fcinfo) {
   ManagedKey key = LockManagedKey(key_id);
 
   Elevated e = Elevated::Begin();
-  DeleteLockedKeyAudited(actor, key_id, KeyFacts{key.kind, key.org, key.owner}, key.name, "revoked",
-                         nullptr);
+  DeleteLockedKeyAudited(actor, key_id, key, "revoked", nullptr);
   e.End();
   PG_RETURN_VOID();
 }
@@ -165,13 +92,11 @@ static Datum ReportLeaked(FunctionCallInfo fcinfo) {
   std::optional<std::string> source = SourceArgument(fcinfo);
   Actor actor = CurrentActor();
   Elevated e = Elevated::Begin();
-  Datum arg = UuidToDatum(rec.key_id);
-  bool revoked = false;
-  if (Run(g_find_key, &arg, nullptr, false) > 0) {
-    KeyFacts key = ReadKeyFacts();
-    std::string name = ColumnText(0, 4);
-    revoked = DeleteKeyAudited(actor, rec.key_id, key, name, "leaked", source ? &*source : nullptr);
-  }
+  // No right to decide on, but the same lock and re-check as revoke_key: the
+  // key may have changed since the unlocked read.
+  ManagedKeyRow key;
+  bool revoked = FindManagedKey(rec.key_id, &key) && LockDecidedKey(rec.key_id, key);
+  if (revoked) DeleteLockedKeyAudited(actor, rec.key_id, key, "leaked", source ? &*source : nullptr);
   e.End();
   PG_RETURN_BOOL(revoked);
 }
