@@ -8,7 +8,8 @@
 #             key of VERIFY_KEYS from a table (\gset) and verifies it
 #   revoking: the same, while a third session (pgbench -c 1) revokes one other
 #             key every 10 ms through insight.revoke_key (each revocation
-#             commits, so every verifying backend's cache is cleared)
+#             commits and reaches every verifying backend: since 1.4 it
+#             drops that key only, before it the whole cache)
 #   control:  the same third session doing the same work, each transaction
 #             rolled back: no invalidation is sent. revoking / control is what
 #             the invalidations themselves cost; control / quiet is what a

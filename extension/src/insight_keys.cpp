@@ -6,6 +6,8 @@
 #include "rate_limits.hpp"
 #include "usage_stats.hpp"
 
+#include "key_changes.hpp"
+
 #include "background.hpp"
 #include "pg_guard.hpp"
 #include "process_hooks.hpp"
@@ -43,6 +45,7 @@ extern "C" void _PG_init(void) {
       RequestSharedMemory(kUsageShmem);
       RequestSharedMemory(kCascadeRegistryShmem);
       RequestSharedMemory(kRateLimitShmem);
+      RequestSharedMemory(kKeyChangeShmem);
       InstallSharedMemoryHooks();
       RegisterBackgroundWorkers();
     }

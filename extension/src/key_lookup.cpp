@@ -44,6 +44,7 @@ struct Relations {
   Oid memberships, memberships_pkey;
   Oid policies, policies_pkey;  // InvalidOid until the catalog reaches 1.2
   Oid key_data;                 // insight.cache_inval_keys; InvalidOid until 1.3
+  Oid key_rows;                 // insight.cache_inval_key_rows; InvalidOid until 1.4
   AttrNumber k_id, k_lookup, k_kind, k_org, k_owner, k_hash, k_expires, k_generation;
   AttrNumber k_disabled;
   AttrNumber k_created, p_org, p_max_lifetime;
@@ -63,26 +64,37 @@ struct Relations {
 Relations g_rels;
 uint64_t g_rels_generation = 0;
 
-// A PostgreSQL callback: plain C only, never raises. Two signals arrive here:
-//  - "key data changed": a relcache invalidation of insight.cache_inval_keys,
-//    sent by the statement triggers (cache_invalidation.cpp) at commit of any
-//    change that could alter a verify answer. Only the verify cache goes.
+// A PostgreSQL callback: plain C only, never raises. Three signals arrive here:
+//  - "these keys changed": a relcache invalidation of
+//    insight.cache_inval_key_rows, sent by the row trigger on api_keys
+//    (cache_invalidation.cpp) at commit of a change to some keys. Only their
+//    entries go (key_changes.hpp says which).
+//  - "key data changed": one of insight.cache_inval_keys, sent by the
+//    statement triggers on users, memberships, organizations and
+//    org_policies_t, by TRUNCATE of api_keys, and in place of the narrow
+//    signal when a transaction cannot name its keys. The whole verify cache
+//    goes, owner facts too.
 //  - "the relations may have changed": an invalidation of a table or index
 //    verify reads (DDL, DROP EXTENSION, VACUUM's statistics), of every
 //    relation (relid 0), or of anything while the OIDs are not resolved. The
 //    OIDs are forgotten and the cache goes too: the rows may be gone with them.
-//    Before the catalog reaches 1.3 (no insight.cache_inval_keys) every
-//    relcache invalidation counts as this: the triggers then invalidate the
-//    changed table, and the relation that ALTER EXTENSION UPDATE creates (its
-//    creation is an invalidation too) must be found by a session that
-//    resolved the OIDs before the update, or its signals would go unheard.
+//    Before the catalog reaches 1.4 (no insight.cache_inval_key_rows) every
+//    relcache invalidation counts as this: the triggers of the older catalog
+//    send other signals, and the relations that ALTER EXTENSION UPDATE
+//    creates (their creation is an invalidation too) must be found by a
+//    session that resolved the OIDs before the update, or their signals would
+//    go unheard.
 void OnRelcacheInvalidation(Datum, Oid relid) {
-  if (g_rels.valid && OidIsValid(g_rels.key_data) && relid == g_rels.key_data) {
+  bool current = g_rels.valid && OidIsValid(g_rels.key_data) && OidIsValid(g_rels.key_rows);
+  if (current && relid == g_rels.key_rows) {
+    VerifyCacheKeyRowsChanged();
+    return;
+  }
+  if (current && relid == g_rels.key_data) {
     VerifyCacheInvalidate();
     return;
   }
-  if (relid == InvalidOid || !g_rels.valid || !OidIsValid(g_rels.key_data) ||
-      g_rels.Tracks(relid)) {
+  if (relid == InvalidOid || !current || g_rels.Tracks(relid)) {
     g_rels.valid = false;
     g_rels_generation++;
     VerifyCacheInvalidate();
@@ -120,6 +132,8 @@ Relations ResolveRelations() {
     // Absent until ALTER EXTENSION UPDATE reaches 1.3: the triggers then
     // invalidate the changed table itself, which Tracks() catches.
     r.key_data = get_relname_relid("cache_inval_keys", nsp);
+    // Absent until 1.4: the api_keys triggers then send the broad signal.
+    r.key_rows = get_relname_relid("cache_inval_key_rows", nsp);
     r.k_id = Column(r.api_keys, "id");
     r.k_lookup = Column(r.api_keys, "lookup_id");
     r.k_kind = Column(r.api_keys, "kind");
@@ -450,19 +464,23 @@ bool LookupKeyById(const core::Uuid& key_id, KeyRecord* rec, bool* cacheable) {
   return true;
 }
 
-Oid KeyDataInvalidationRelation() {
+InvalidationTargets KeyInvalidationTargets() {
   Relations r = ResolveRelations();
-  if (!OidIsValid(r.key_data)) return InvalidOid;
-  // Its own relcache invalidation reads as "key data changed", so a relation
-  // dropped on its own (not with the extension) would go unnoticed here:
-  // check it still exists, else resolve again.
-  Oid key_data = r.key_data;
-  bool exists =
-      PgCall([key_data]() { return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(key_data)); });
-  if (exists) return key_data;
-  g_rels.valid = false;
-  g_rels_generation++;
-  return ResolveRelations().key_data;
+  if (!OidIsValid(r.key_data)) return {};
+  // Their own relcache invalidations read as signals, so a relation dropped
+  // on its own (not with the extension) would go unnoticed here: check they
+  // still exist, else resolve again.
+  Oid key_data = r.key_data, key_rows = r.key_rows;
+  bool exists = PgCall([key_data, key_rows]() {
+    return SearchSysCacheExists1(RELOID, ObjectIdGetDatum(key_data)) &&
+           (!OidIsValid(key_rows) || SearchSysCacheExists1(RELOID, ObjectIdGetDatum(key_rows)));
+  });
+  if (!exists) {
+    g_rels.valid = false;
+    g_rels_generation++;
+    r = ResolveRelations();
+  }
+  return {r.key_data, r.key_rows, r.k_lookup};
 }
 
 }  // namespace insight

@@ -31,9 +31,17 @@ bool LookupKeyByLookupId(std::string_view lookup_id, KeyRecord* record, bool* ca
                          const uint8_t* presented = nullptr);
 bool LookupKeyById(const core::Uuid& key_id, KeyRecord* record, bool* cacheable);
 
-// The relation whose relcache invalidation means "key data changed"
-// (insight.cache_inval_keys), or InvalidOid before the catalog reaches 1.3.
-Oid KeyDataInvalidationRelation();
+// The relations whose relcache invalidations are the verify cache's signals:
+// broad, "key data changed" (insight.cache_inval_keys, InvalidOid before the
+// catalog reaches 1.3), and narrow, "these keys changed"
+// (insight.cache_inval_key_rows, InvalidOid before 1.4); and where api_keys
+// keeps the lookup id.
+struct InvalidationTargets {
+  Oid broad = InvalidOid;
+  Oid narrow = InvalidOid;
+  AttrNumber lookup_column = InvalidAttrNumber;
+};
+InvalidationTargets KeyInvalidationTargets();
 
 // A rate-limit window as PostgreSQL reads the interval text, in microseconds;
 // nullopt when it is not an interval, uses months or years, or is under 1 s.

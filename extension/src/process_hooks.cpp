@@ -11,7 +11,8 @@
 //   ExecutorRun, planner, post_parse_analyze, emit_log
 //                    log redaction only (an entry is redacted before a
 //                    library loaded earlier, a log shipper, sees it)
-//   transaction      the principal, then the cascade workers (preloaded)
+//   transaction      the principal, then the changed keys (key_changes.hpp),
+//                    then the cascade workers (preloaded)
 //   subtransaction   the principal
 //   relcache         the verify cache (InitVerify, key_lookup.cpp)
 //
@@ -22,8 +23,10 @@
 // Headers that include core/ first: core/ comes before any PostgreSQL header.
 #include "keys.hpp"
 #include "principal.hpp"
+#include "verify_cache.hpp"
 
 #include "background.hpp"
+#include "key_changes.hpp"
 #include "log_redaction.hpp"
 
 extern "C" {
@@ -106,9 +109,12 @@ void EmitLogHook(ErrorData* edata) {
   if (g_prev_emit_log != nullptr) g_prev_emit_log(edata);
 }
 
-// Both run inside transaction commit or abort: they must not fail.
+// Both run inside transaction commit or abort: they must not fail (only
+// PRE_PREPARE may raise, failing the PREPARE TRANSACTION).
 void OnXactEvent(XactEvent event, void*) {
   PrincipalAtXactEvent(event);
+  // What this backend read of its own aborted changes is in no ring.
+  if (KeyChangesAtXactEvent(event) && event == XACT_EVENT_ABORT) VerifyCacheInvalidate();
   if (g_workers) CascadeWorkersAtXactEvent(event);
 }
 

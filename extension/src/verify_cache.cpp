@@ -8,6 +8,8 @@
 
 #include "usage_stats.hpp"
 
+#include "key_changes.hpp"
+
 extern "C" {
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -32,7 +34,10 @@ struct Cache {
   uint32_t ways = 0;
   int configured = -1;  // g_verify_cache_size the slots were sized for
   uint64_t tick = 0;
-  bool dirty = false;  // an invalidation arrived: clear before the next use
+  uint64_t epoch = 1;          // a slot is live while its epoch equals this: a clear is one increment
+  bool dirty = false;          // "everything changed" arrived: clear before the next use
+  bool keys_changed = false;   // "these keys changed" arrived: read the ring before the next use
+  KeyChangeCursor changes;     // where this backend is in the ring
   VerifyCacheStatus status;
 };
 
@@ -45,7 +50,7 @@ MemoryContext g_cache_context = nullptr;
 static_assert(std::is_trivially_destructible_v<CachedKey>);
 
 struct OwnerSlot {
-  uint64_t generation = 0;  // valid only while equal to g_generation
+  uint64_t epoch = 0;  // valid only while equal to g_owner_epoch
   uint8_t org[16];
   uint8_t owner[16];
   bool has_owner = false;
@@ -63,7 +68,8 @@ OwnerSlot* OwnerSlotFor(const uint8_t org[16], const uint8_t* owner) noexcept {
   return &g_owner_slots[h % kOwnerSlots];
 }
 
-uint64_t g_generation = 1;
+uint64_t g_generation = 1;  // bumped by every signal: a read in flight is not stored
+uint64_t g_owner_epoch = 1;  // bumped by "everything changed": the owner slots go
 
 uint32_t HashLookup(std::string_view lookup) noexcept {
   uint32_t h = 2166136261u;  // FNV-1a: lookup ids are uniform CSPRNG output
@@ -79,11 +85,30 @@ uint32_t HashId(const core::Uuid& id) noexcept {
 
 size_t Capacity() noexcept { return static_cast<size_t>(g_cache.buckets) * g_cache.ways; }
 
+bool Live(const CachedKey& e) noexcept { return e.epoch == g_cache.epoch; }
+
+// O(1): the slots are left as they are and read as empty.
 void ClearSlots() noexcept {
-  uint64_t n = static_cast<uint64_t>(g_cache.buckets) * g_cache.ways;
-  for (uint64_t i = 0; i < n; i++) g_cache.slots[i].used = false;
+  g_cache.epoch++;
   g_cache.status.entries = 0;
   g_cache.dirty = false;
+  g_cache.keys_changed = false;
+  KeyChangeCursorReset(&g_cache.changes);
+}
+
+CachedKey* Bucket(std::string_view lookup) noexcept;
+
+void DropLookup(const char* lookup_id) {
+  std::string_view lookup(lookup_id, core::kLookupLen);
+  CachedKey* bucket = Bucket(lookup);
+  for (uint32_t i = 0; i < g_cache.ways; i++) {
+    CachedKey& e = bucket[i];
+    if (Live(e) && std::memcmp(e.record.lookup_id, lookup_id, core::kLookupLen) == 0) {
+      e.epoch = 0;
+      g_cache.status.entries--;
+      return;
+    }
+  }
 }
 
 // Applies a changed insight.verify_cache_size and any pending invalidation.
@@ -120,9 +145,14 @@ void Prepare() noexcept {
     g_cache.status.memory_bytes =
         g_cache.status.capacity * static_cast<int64_t>(sizeof(CachedKey) + sizeof(CachedKey*)) +
         static_cast<int64_t>(sizeof(g_owner_slots));
-    g_cache.dirty = false;
+    ClearSlots();
   }
-  if (g_cache.dirty) ClearSlots();
+  if (g_cache.dirty) {
+    ClearSlots();
+  } else if (g_cache.keys_changed) {
+    g_cache.keys_changed = false;
+    if (g_cache.buckets == 0 || !ReadKeyChanges(&g_cache.changes, DropLookup)) ClearSlots();
+  }
 }
 
 CachedKey* Bucket(std::string_view lookup) noexcept {
@@ -142,7 +172,20 @@ uint64_t VerifyCacheGeneration() noexcept { return g_generation; }
 
 void VerifyCacheInvalidate() noexcept {
   g_generation++;
+  g_owner_epoch++;
   g_cache.dirty = true;
+  g_cache.status.invalidations++;
+}
+
+void VerifyCacheKeyRowsChanged() noexcept {
+  g_generation++;
+  // What this backend read of its own uncommitted changes (or of what an
+  // aborted subtransaction changed) is in no ring: all of it goes.
+  if (!KeyChangeRingAttached() || KeyChangesPending()) {
+    g_cache.dirty = true;
+  } else {
+    g_cache.keys_changed = true;
+  }
   g_cache.status.invalidations++;
 }
 
@@ -152,7 +195,7 @@ CachedKey* VerifyCacheFind(std::string_view lookup, const uint8_t* presented) no
   CachedKey* bucket = Bucket(lookup);
   for (uint32_t i = 0; i < g_cache.ways; i++) {
     CachedKey& e = bucket[i];
-    if (e.used && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
+    if (Live(e) && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
       if (presented != nullptr && CRYPTO_memcmp(e.record.secret_hash, presented, 32) != 0) break;
       e.last_hit = ++g_cache.tick;
       g_cache.status.hits++;
@@ -169,7 +212,7 @@ CachedKey* VerifyCacheFindById(const core::Uuid& key_id) noexcept {
   Prepare();
   if (g_cache.buckets == 0) return nullptr;
   CachedKey* e = g_cache.by_id[HashId(key_id) % Capacity()];
-  if (e != nullptr && e->used && e->record.key_id == key_id) {
+  if (e != nullptr && Live(*e) && e->record.key_id == key_id) {
     e->last_hit = ++g_cache.tick;
     g_cache.status.hits++;
     CountEvent(StatCounter::CacheHits);
@@ -190,17 +233,17 @@ CachedKey* VerifyCacheStore(const KeyRecord& record, uint64_t generation) noexce
   CachedKey* victim = nullptr;
   for (uint32_t i = 0; i < g_cache.ways; i++) {
     CachedKey& e = bucket[i];
-    if (e.used && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
+    if (Live(e) && std::memcmp(e.record.lookup_id, lookup.data(), core::kLookupLen) == 0) {
       victim = &e;  // a concurrent miss of the same key in this backend cannot happen, but be exact
       break;
     }
-    if (!e.used) {
-      if (victim == nullptr || victim->used) victim = &e;
-    } else if (victim == nullptr || (victim->used && e.last_hit < victim->last_hit)) {
+    if (!Live(e)) {
+      if (victim == nullptr || Live(*victim)) victim = &e;
+    } else if (victim == nullptr || (Live(*victim) && e.last_hit < victim->last_hit)) {
       victim = &e;
     }
   }
-  if (victim->used) {
+  if (Live(*victim)) {
     if (std::memcmp(victim->record.lookup_id, lookup.data(), core::kLookupLen) != 0) {
       g_cache.status.evictions++;
       CountEvent(StatCounter::CacheEvictions);
@@ -212,14 +255,14 @@ CachedKey* VerifyCacheStore(const KeyRecord& record, uint64_t generation) noexce
   g_cache.by_id[HashId(record.key_id) % Capacity()] = victim;
   victim->last_hit = ++g_cache.tick;
   victim->last_reported = 0;
-  victim->used = true;
+  victim->epoch = g_cache.epoch;
   return victim;
 }
 
 bool OwnerFactsFind(const uint8_t org[16], const uint8_t* owner, OwnerFacts* out) noexcept {
   if (g_verify_cache_size <= 0) return false;
   const OwnerSlot* slot = OwnerSlotFor(org, owner);
-  if (slot->generation != g_generation || slot->has_owner != (owner != nullptr) ||
+  if (slot->epoch != g_owner_epoch || slot->has_owner != (owner != nullptr) ||
       std::memcmp(slot->org, org, 16) != 0 ||
       (owner != nullptr && std::memcmp(slot->owner, owner, 16) != 0)) {
     return false;
@@ -236,7 +279,7 @@ void OwnerFactsStore(const uint8_t org[16], const uint8_t* owner, const OwnerFac
   slot->has_owner = owner != nullptr;
   if (owner != nullptr) std::memcpy(slot->owner, owner, 16);
   slot->facts = facts;
-  slot->generation = generation;
+  slot->epoch = g_owner_epoch;
 }
 
 VerifyCacheStatus CurrentVerifyCacheStatus() noexcept {

@@ -3,11 +3,14 @@
 // Holds KeyRecords (the stored SHA-256 of the secret and the facts read about
 // the key's owner, never the key itself), found by lookup id (verify) or by
 // key id (the session key principal). Bounded by insight.verify_cache_size
-// entries. Cleared by every "key data changed" signal (a relcache
-// invalidation of insight.cache_inval_keys, sent at commit by the statement
-// triggers on api_keys, users, memberships, organizations and org_policies_t,
-// see cache_invalidation.cpp) and whenever those relations may have changed;
-// every reader calls AcceptInvalidationMessages() before looking here.
+// entries. Two signals reach it (cache_invalidation.cpp, key_changes.hpp):
+// "these keys changed" (a relcache invalidation of
+// insight.cache_inval_key_rows, sent at commit by the row trigger on
+// api_keys) drops those keys' entries; "key data changed" (one of
+// insight.cache_inval_keys, sent by the statement triggers on users,
+// memberships, organizations and org_policies_t and by TRUNCATE of api_keys)
+// and any change of the relations themselves clear everything. Every reader
+// calls AcceptInvalidationMessages() before looking here.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +26,7 @@ struct CachedKey {
   KeyRecord record;               // facts.hash_matches and facts.expired are recomputed per hit
   uint64_t last_hit = 0;          // LRU tick within the bucket
   TimestampTz last_reported = 0;  // when this backend last recorded a use in shared memory
-  bool used = false;
+  uint64_t epoch = 0;             // live only while equal to the cache's epoch (0: never)
 };
 
 struct VerifyCacheStatus {
@@ -46,7 +49,15 @@ void InitVerifyCache();
 uint64_t VerifyCacheGeneration() noexcept;
 
 // Callable from a relcache callback: sets a flag, frees nothing.
+// Everything goes: every key and the owner facts (a change of users,
+// memberships, organizations or policies, or of the relations themselves).
 void VerifyCacheInvalidate() noexcept;
+
+// Callable from a relcache callback, likewise: some api_keys rows changed.
+// The entries of the keys the shared ring names go before the next use
+// (key_changes.hpp); every key entry when it cannot say, or when this
+// backend's own transaction changed keys. The owner facts stay.
+void VerifyCacheKeyRowsChanged() noexcept;
 
 // The entry for lookup_id, or nullptr. Counts a hit or a miss. With
 // `presented` (the SHA-256 of the presented key), an entry whose stored hash

@@ -24,16 +24,16 @@ $node->safe_psql('postgres', 'CREATE DATABASE upgraded_with_data');
 
 $node->safe_psql('fresh', 'CREATE EXTENSION insight_keys CASCADE');
 is($node->safe_psql('fresh', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.3', 'a fresh install is at the default version 1.3');
+  '1.4', 'a fresh install is at the default version 1.4');
 
 $node->safe_psql('upgraded', "CREATE EXTENSION insight_keys VERSION '1.0' CASCADE");
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
   '1.0', 'VERSION 1.0 installs 1.0');
 is($node->safe_psql('upgraded', "SELECT string_agg(target, ',' ORDER BY target) FROM pg_extension_update_paths('insight_keys') WHERE source = '1.0' AND path IS NOT NULL"),
-  '1.1,1.2,1.3', 'the update paths from 1.0 lead to 1.1, 1.2 and 1.3');
+  '1.1,1.2,1.3,1.4', 'the update paths from 1.0 lead to 1.1, 1.2, 1.3 and 1.4');
 $node->safe_psql('upgraded', 'ALTER EXTENSION insight_keys UPDATE');
 is($node->safe_psql('upgraded', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.3', 'ALTER EXTENSION UPDATE reaches 1.3');
+  '1.4', 'ALTER EXTENSION UPDATE reaches 1.4');
 
 my $fresh = catalog_text($node, 'fresh');
 my $upgraded = catalog_text($node, 'upgraded');
@@ -48,69 +48,92 @@ like($fresh, qr/^function insight\.verify\(text\) .* acl=.*PUBLIC=EXECUTE/m,
 like($fresh, qr/^column insight\.api_keys\.secret_hash .* acl=-$/m,
   'secret_hash is listed without any column grant');
 
-is($upgraded, $fresh, 'catalog after 1.0 + UPDATE equals a fresh 1.3 install');
+is($upgraded, $fresh, 'catalog after 1.0 + UPDATE equals a fresh 1.4 install');
 like($fresh, qr/^relation insight\.cache_inval_keys /m,
   'the invalidation relation insight.cache_inval_keys is part of the catalog');
+like($fresh, qr/^relation insight\.cache_inval_key_rows /m,
+  'the invalidation relation insight.cache_inval_key_rows is part of the catalog');
 
-# 1.1 -> 1.3 as well.
+# 1.1 -> 1.4 as well.
 $node->safe_psql('postgres', 'CREATE DATABASE from_1_1');
 $node->safe_psql('from_1_1', "CREATE EXTENSION insight_keys VERSION '1.1' CASCADE");
 $node->safe_psql('from_1_1', 'ALTER EXTENSION insight_keys UPDATE');
 is($node->safe_psql('from_1_1', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.3', 'ALTER EXTENSION UPDATE from 1.1 reaches 1.3');
-is(catalog_text($node, 'from_1_1'), $fresh, 'catalog after 1.1 + UPDATE equals a fresh 1.3 install');
+  '1.4', 'ALTER EXTENSION UPDATE from 1.1 reaches 1.4');
+is(catalog_text($node, 'from_1_1'), $fresh, 'catalog after 1.1 + UPDATE equals a fresh 1.4 install');
 
-# 1.2 -> 1.3: the release before this one.
+# 1.2 -> 1.4.
 $node->safe_psql('postgres', 'CREATE DATABASE from_1_2');
 $node->safe_psql('from_1_2', "CREATE EXTENSION insight_keys VERSION '1.2' CASCADE");
 is($node->safe_psql('from_1_2', "SELECT count(*) FROM pg_class WHERE relname = 'cache_inval_keys'"),
   '0', '1.2 has no invalidation relation');
 $node->safe_psql('from_1_2', 'ALTER EXTENSION insight_keys UPDATE');
 is($node->safe_psql('from_1_2', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
-  '1.3', 'ALTER EXTENSION UPDATE from 1.2 reaches 1.3');
-is(catalog_text($node, 'from_1_2'), $fresh, 'catalog after 1.2 + UPDATE equals a fresh 1.3 install');
+  '1.4', 'ALTER EXTENSION UPDATE from 1.2 reaches 1.4');
+is(catalog_text($node, 'from_1_2'), $fresh, 'catalog after 1.2 + UPDATE equals a fresh 1.4 install');
 
-# A session that resolved its relations under 1.2 keeps honouring every
-# revocation: under 1.2 (the triggers invalidate the changed table) and after
-# another session updated the catalog to 1.3 (the triggers now signal
-# insight.cache_inval_keys, a relation this session had not seen).
-$node->safe_psql('postgres', 'CREATE DATABASE live_1_2');
-$node->safe_psql('live_1_2', "CREATE EXTENSION insight_keys VERSION '1.2' CASCADE");
-my %live_key;
-$node->safe_psql('live_1_2', q{
-  CREATE TABLE public.live_keys (name text PRIMARY KEY, key_id uuid, api_key text);
-  WITH o AS (SELECT insight.create_organization('live') AS id)
-  INSERT INTO public.live_keys
-  SELECT n, g.key_id, g.api_key FROM o, unnest(ARRAY['one', 'two', 'three']) n,
-         LATERAL insight.generate_org_key(o.id, 'live ' || n) g;
-});
-for my $row (split /\n/, $node->safe_psql('live_1_2', 'SELECT name, key_id, api_key FROM public.live_keys')) {
-  my ($name, $id, $key) = split /\|/, $row;
-  $live_key{$name} = [$id, $key];
+# 1.3 -> 1.4: the release before this one.
+$node->safe_psql('postgres', 'CREATE DATABASE from_1_3');
+$node->safe_psql('from_1_3', "CREATE EXTENSION insight_keys VERSION '1.3' CASCADE");
+is($node->safe_psql('from_1_3', "SELECT count(*) FROM pg_class WHERE relname = 'cache_inval_key_rows'"),
+  '0', '1.3 has no narrow invalidation relation');
+$node->safe_psql('from_1_3', 'ALTER EXTENSION insight_keys UPDATE');
+is($node->safe_psql('from_1_3', "SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'"),
+  '1.4', 'ALTER EXTENSION UPDATE from 1.3 reaches 1.4');
+is(catalog_text($node, 'from_1_3'), $fresh, 'catalog after 1.3 + UPDATE equals a fresh 1.4 install');
+
+# A session that resolved its relations under an older catalog keeps
+# honouring every revocation: before the update (the triggers of 1.2
+# invalidate the changed table, those of 1.3 insight.cache_inval_keys) and
+# after another session updated the catalog to 1.4 (the row trigger now
+# signals insight.cache_inval_key_rows, a relation this session had not seen).
+for my $from (qw(1.2 1.3)) {
+  (my $db = "live_$from") =~ s/\./_/g;
+  $node->safe_psql('postgres', "CREATE DATABASE $db");
+  $node->safe_psql($db, "CREATE EXTENSION insight_keys VERSION '$from' CASCADE");
+  my %live_key;
+  $node->safe_psql($db, q{
+    CREATE TABLE public.live_keys (name text PRIMARY KEY, key_id uuid, api_key text);
+    WITH o AS (SELECT insight.create_organization('live') AS id)
+    INSERT INTO public.live_keys
+    SELECT n, g.key_id, g.api_key FROM o, unnest(ARRAY['one', 'two', 'three', 'four']) n,
+           LATERAL insight.generate_org_key(o.id, 'live ' || n) g;
+  });
+  for my $row (split /\n/, $node->safe_psql($db, 'SELECT name, key_id, api_key FROM public.live_keys')) {
+    my ($name, $id, $key) = split /\|/, $row;
+    $live_key{$name} = [$id, $key];
+  }
+  my $live = $node->background_psql($db);
+  for my $name (qw(one two three four)) {
+    is($live->query_safe("SELECT code FROM insight.verify('$live_key{$name}[1]')"), 'VALID',
+      "long-lived session under $from: key $name VALID (and cached)");
+  }
+  $node->safe_psql($db, "SELECT insight.revoke_key('$live_key{one}[0]')");
+  is($live->query_safe("SELECT code FROM insight.verify('$live_key{one}[1]')"), 'NOT_FOUND',
+    "long-lived session under $from: a revocation by another session is seen");
+  $node->safe_psql($db, 'ALTER EXTENSION insight_keys UPDATE');
+  # The revocation above cleared this session's cache: these are cached
+  # again, after the update.
+  for my $name (qw(two three four)) {
+    is($live->query_safe("SELECT code FROM insight.verify('$live_key{$name}[1]')"), 'VALID',
+      "long-lived session after the update from $from to 1.4: key $name VALID (and cached again)");
+  }
+  is($live->query_safe('SELECT entries FROM insight.verify_cache_status()'), '3',
+    "long-lived session after the update from $from to 1.4: all three are in its cache");
+  $node->safe_psql($db, "SELECT insight.revoke_key('$live_key{two}[0]')");
+  is($live->query_safe("SELECT code FROM insight.verify('$live_key{two}[1]')"), 'NOT_FOUND',
+    "long-lived session after the update from $from to 1.4: a revocation by another session is seen");
+  is($live->query_safe("SELECT code FROM insight.verify('$live_key{three}[1]')"), 'VALID',
+    "long-lived session after the update from $from to 1.4: the other key is untouched");
+  # Now that the session knows the narrow signal, a second revocation takes
+  # only that key out of its cache.
+  $node->safe_psql($db, "SELECT insight.revoke_key('$live_key{three}[0]')");
+  is($live->query_safe("SELECT code FROM insight.verify('$live_key{three}[1]')"), 'NOT_FOUND',
+    "long-lived session after the update from $from to 1.4: a second revocation is seen");
+  is($live->query_safe("SELECT code FROM insight.verify('$live_key{four}[1]')"), 'VALID',
+    "long-lived session after the update from $from to 1.4: key four VALID");
+  $live->quit;
 }
-my $live = $node->background_psql('live_1_2');
-for my $name (qw(one two three)) {
-  is($live->query_safe("SELECT code FROM insight.verify('$live_key{$name}[1]')"), 'VALID',
-    "long-lived session under 1.2: key $name VALID (and cached)");
-}
-$node->safe_psql('live_1_2', "SELECT insight.revoke_key('$live_key{one}[0]')");
-is($live->query_safe("SELECT code FROM insight.verify('$live_key{one}[1]')"), 'NOT_FOUND',
-  'long-lived session under 1.2: a revocation by another session is seen');
-$node->safe_psql('live_1_2', 'ALTER EXTENSION insight_keys UPDATE');
-# The revocation above cleared this session's cache: these two are cached
-# again, after the update.
-for my $name (qw(two three)) {
-  is($live->query_safe("SELECT code FROM insight.verify('$live_key{$name}[1]')"), 'VALID',
-    "long-lived session after the update to 1.3: key $name VALID (and cached again)");
-}
-is($live->query_safe('SELECT entries FROM insight.verify_cache_status()'), '2',
-  'long-lived session after the update to 1.3: both are in its cache');
-$node->safe_psql('live_1_2', "SELECT insight.revoke_key('$live_key{two}[0]')");
-is($live->query_safe("SELECT code FROM insight.verify('$live_key{two}[1]')"), 'NOT_FOUND',
-  'long-lived session after the update to 1.3: a revocation by another session is seen');
-is($live->query_safe("SELECT code FROM insight.verify('$live_key{three}[1]')"), 'VALID',
-  'long-lived session after the update to 1.3: the other key is untouched');
-$live->quit;
 
 # Per kind as well, so that a failure names what differs.
 for my $kind (qw(function relation column view policy trigger index index_column constraint config_dump member)) {

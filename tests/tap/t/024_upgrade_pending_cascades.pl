@@ -49,7 +49,7 @@ run(q{SELECT insight.remove_membership(public.id('ann'), public.id('acme'))});
 is(queue(), 'membership_removed:done:1,membership_removed:pending:0', '1.1 catalog: an event left pending at the update');
 
 run('ALTER EXTENSION insight_keys UPDATE');
-is(run(q{SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'}), '1.3', 'updated to 1.3');
+is(run(q{SELECT extversion FROM pg_extension WHERE extname = 'insight_keys'}), '1.4', 'updated to 1.4');
 is(run(q{SELECT count(*) FROM insight.cascade_queue WHERE generation_cutoff IS NULL}), '2', 'the events from 1.1 have no cut-off');
 is(run(q{SELECT code('bob-acme') || ' ' || code('ann-acme')}), 'VALID OWNER_INACTIVE', 'keys from before the update keep their answers');
 is(run(q{SELECT insight.apply_cascades()}), '1', 'the event queued under 1.1 is applied after the update');
