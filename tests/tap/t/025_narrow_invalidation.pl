@@ -23,28 +23,24 @@ $node->safe_psql('postgres', 'CREATE EXTENSION insight_keys CASCADE');
 # third ("churn", revoked one transaction each to wrap the ring).
 $node->safe_psql('postgres', q{
   CREATE TABLE public.k (name text PRIMARY KEY, grp text NOT NULL, key_id uuid, api_key text);
-  DO $$
-  DECLARE
-    org uuid := insight.create_organization('narrow');
-    who uuid;
-    n int;
+  CREATE FUNCTION public.user_keys(org uuid, email text, grp text, prefix text, n int) RETURNS void
+  LANGUAGE plpgsql AS $$
+  DECLARE who uuid := insight.create_user(email);
   BEGIN
-    who := insight.create_user('named@example.com');
     PERFORM insight.set_membership(who, org, 'read_write');
     PERFORM insight.act_as(who);
-    FOR n IN 1..10 LOOP
-      INSERT INTO public.k SELECT 'k' || n, 'named', g.key_id, g.api_key
-        FROM insight.generate_user_key(org, 'named ' || n) g;
+    FOR i IN 1..n LOOP
+      INSERT INTO public.k SELECT prefix || i, grp, g.key_id, g.api_key
+        FROM insight.generate_user_key(org, grp || ' ' || i) g;
     END LOOP;
     PERFORM insight.reset_principal();
-    who := insight.create_user('bulk@example.com');
-    PERFORM insight.set_membership(who, org, 'read_write');
-    PERFORM insight.act_as(who);
-    FOR n IN 1..70 LOOP
-      INSERT INTO public.k SELECT 'b' || n, 'bulk', g.key_id, g.api_key
-        FROM insight.generate_user_key(org, 'bulk ' || n) g;
-    END LOOP;
-    PERFORM insight.reset_principal();
+  END
+  $$;
+  DO $$
+  DECLARE org uuid := insight.create_organization('narrow');
+  BEGIN
+    PERFORM public.user_keys(org, 'named@example.com', 'named', 'k', 10);
+    PERFORM public.user_keys(org, 'bulk@example.com', 'bulk', 'b', 70);
     FOR n IN 1..1100 LOOP
       INSERT INTO public.k SELECT 'c' || n, 'churn', g.key_id, g.api_key
         FROM insight.generate_org_key(org, 'churn ' || n) g;
