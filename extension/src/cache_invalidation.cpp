@@ -61,6 +61,7 @@ Datum InvalidateOnChange(FunctionCallInfo fcinfo) {
   TriggerData* td = TriggerCall(fcinfo, "_verify_cache_invalidate");
   Oid broad = KeyInvalidationTargets().broad;
   PgCall([td, broad]() { SendBroad(broad, td->tg_relation); });
+  NoteBroadSignalQueued();
   // This backend's cache goes at once: the rest of this transaction must not
   // answer from entries read before the change.
   VerifyCacheInvalidate();
@@ -81,14 +82,21 @@ bool LookupIdOf(HeapTuple tuple, TupleDesc desc, AttrNumber column, char out[kKe
 
 Datum InvalidateKeyRow(FunctionCallInfo fcinfo) {
   TriggerData* td = TriggerCall(fcinfo, "_verify_cache_key_changed");
+  // A bulk change (a cascade deleting a user's keys) went broad at its 65th
+  // row: the rest of its rows cost no more than this test.
+  if (BroadSignalQueued()) {
+    VerifyCacheKeyRowsChanged();
+    return PointerGetDatum(nullptr);
+  }
   InvalidationTargets targets = KeyInvalidationTargets();
-  PgCall([td, &targets]() {
+  bool named = false;
+  PgCall([td, &targets, &named]() {
     TriggerEvent event = td->tg_event;
     if (!TRIGGER_FIRED_FOR_ROW(event) || !TRIGGER_FIRED_AFTER(event)) {
       elog(ERROR, "insight._verify_cache_key_changed() must be an AFTER ROW trigger");
     }
     TupleDesc desc = RelationGetDescr(td->tg_relation);
-    bool named = OidIsValid(targets.narrow);
+    named = OidIsValid(targets.narrow);
     // The row as it was and, for an UPDATE, as it is: a changed lookup id
     // makes both stale.
     char id[kKeyChangeIdLen];
@@ -115,6 +123,7 @@ Datum InvalidateKeyRow(FunctionCallInfo fcinfo) {
       SendBroad(targets.broad, td->tg_relation);
     }
   });
+  if (!named) NoteBroadSignalQueued();
   // This backend's own entries go at once, as with the broad signal.
   VerifyCacheKeyRowsChanged();
   return PointerGetDatum(nullptr);

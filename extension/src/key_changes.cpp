@@ -36,6 +36,7 @@ Ring* g_ring = nullptr;
 struct Pending {
   int count = 0;
   bool overflow = false;
+  bool broad_queued = false;
   Oid broad = InvalidOid;
   char ids[kPendingMax][kKeyChangeIdLen];
 };
@@ -56,6 +57,7 @@ void AttachRing() {
 void ForgetPending() noexcept {
   g_pending.count = 0;
   g_pending.overflow = false;
+  g_pending.broad_queued = false;
   g_pending.broad = InvalidOid;
 }
 
@@ -98,6 +100,14 @@ bool NoteKeyChange(const char lookup_id[kKeyChangeIdLen], Oid broad) noexcept {
   }
   std::memcpy(g_pending.ids[g_pending.count++], lookup_id, kKeyChangeIdLen);
   return true;
+}
+
+bool BroadSignalQueued() noexcept { return g_pending.broad_queued; }
+
+void NoteBroadSignalQueued() noexcept { g_pending.broad_queued = true; }
+
+void KeyChangesAtSubXactEvent(SubXactEvent event) noexcept {
+  if (event == SUBXACT_EVENT_ABORT_SUB) g_pending.broad_queued = false;
 }
 
 bool KeyChangesPending() noexcept { return g_pending.count > 0 || g_pending.overflow; }

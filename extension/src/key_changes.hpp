@@ -42,6 +42,13 @@ bool KeyChangeRingAttached() noexcept;
 // signal. `broad` is insight.cache_inval_keys, queued at PREPARE TRANSACTION.
 bool NoteKeyChange(const char lookup_id[kKeyChangeIdLen], Oid broad) noexcept;
 
+// Whether this transaction already queued the broad signal, which covers
+// every later change of it: the row trigger then has nothing to add. A
+// subtransaction abort forgets it (the signal may have gone with it).
+bool BroadSignalQueued() noexcept;
+void NoteBroadSignalQueued() noexcept;
+void KeyChangesAtSubXactEvent(SubXactEvent event) noexcept;
+
 // Whether this backend's open transaction changed key rows: its own cache
 // then holds what it read of its uncommitted changes, and is cleared whole.
 bool KeyChangesPending() noexcept;

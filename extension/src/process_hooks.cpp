@@ -13,7 +13,7 @@
 //                    library loaded earlier, a log shipper, sees it)
 //   transaction      the principal, then the changed keys (key_changes.hpp),
 //                    then the cascade workers (preloaded)
-//   subtransaction   the principal
+//   subtransaction   the principal, then the changed keys
 //   relcache         the verify cache (InitVerify, key_lookup.cpp)
 //
 // The hooks are PostgreSQL callbacks: only plain data lives in these frames,
@@ -120,6 +120,7 @@ void OnXactEvent(XactEvent event, void*) {
 
 void OnSubXactEvent(SubXactEvent event, SubTransactionId my_subid, SubTransactionId, void*) {
   PrincipalAtSubXactEvent(event, my_subid);
+  KeyChangesAtSubXactEvent(event);
 }
 
 }  // namespace

@@ -105,6 +105,22 @@ is($s->query_safe(q{SELECT count(*) FILTER (WHERE v.code = 'DISABLED') || '/' ||
   '70/70', 'all 70 keys disabled in one transaction are DISABLED');
 is(code('k5'), 'VALID', 'an untouched key is VALID');
 
+# 5b. A subtransaction that went broad and was rolled back: the rows its
+# parent changes afterwards must still be signalled.
+warm(qw(k3));
+$node->safe_psql('postgres', q{
+  BEGIN;
+  SAVEPOINT bulk;
+  SELECT count(insight.enable_key(key_id)) FROM public.k WHERE grp = 'bulk';
+  ROLLBACK TO SAVEPOINT bulk;
+  SELECT insight.disable_key(key_id) FROM public.k WHERE name = 'k3';
+  COMMIT;
+});
+is(code('k3'), 'DISABLED', 'a key changed after a rolled-back bulk change is DISABLED');
+is($s->query_safe(q{SELECT count(*) FILTER (WHERE v.code = 'DISABLED')
+                      FROM public.k, insight.verify(api_key) v WHERE grp = 'bulk'}),
+  '70', 'the rolled-back enables changed nothing');
+
 # 6. A ring that wrapped past this session: 1,100 revocations, one
 # transaction each, after k6's; k6's slot in the ring is overwritten.
 warm(qw(k6 k7));
