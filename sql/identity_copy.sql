@@ -13,18 +13,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
-CREATE TABLE ids (name text PRIMARY KEY, id uuid NOT NULL);
-CREATE FUNCTION id(text) RETURNS uuid LANGUAGE sql STABLE AS $$SELECT id FROM public.ids WHERE name = $1$$;
-CREATE FUNCTION name_of(uuid) RETURNS text LANGUAGE sql STABLE AS $$SELECT name FROM public.ids WHERE id = $1$$;
-CREATE TABLE issued (name text PRIMARY KEY, key_id uuid NOT NULL, api_key text NOT NULL);
-CREATE FUNCTION issue(who text, org text, name text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM insight.act_as(id(who));
-  INSERT INTO issued SELECT issue.name, g.key_id, g.api_key FROM insight.generate_user_key(id(org), issue.name) g;
-  PERFORM insight.reset_principal();
-END $$;
-CREATE FUNCTION code(key_name text) RETURNS text LANGUAGE sql AS
-$$SELECT v.code FROM issued i, insight.verify(i.api_key) v WHERE i.name = key_name$$;
+\ir sql/fixtures/issued_keys.sql
 -- The audit rows written after the mark, with names instead of uuids.
 CREATE FUNCTION audited_since(mark bigint)
 RETURNS TABLE (actor_kind text, actor text, action text, org text, subject text, detail jsonb)

@@ -45,29 +45,9 @@ UNION ALL SELECT code FROM insight.verify(repeat('x', 100000));
 SELECT capacity, entries, hits, misses, evictions FROM insight.verify_cache_status();
 -- A wrong secret with a real lookup id and a valid checksum is NOT_FOUND
 -- even when the key is cached.
-CREATE FUNCTION pg_temp.with_checksum(body text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  bytes bytea := convert_to(body, 'UTF8');
-  crc bigint := 4294967295;
-  digits text := '';
-BEGIN
-  FOR i IN 0 .. length(bytes) - 1 LOOP
-    crc := crc # get_byte(bytes, i);
-    FOR k IN 1 .. 8 LOOP
-      IF (crc & 1) = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
-    END LOOP;
-  END LOOP;
-  crc := crc # 4294967295;
-  FOR i IN 1 .. 6 LOOP
-    digits := substr(alphabet, (crc % 62)::int + 1, 1) || digits;
-    crc := crc / 62;
-  END LOOP;
-  RETURN body || digits;
-END
-$f$;
+\ir sql/fixtures/checksum.sql
 SELECT v.code FROM vcache_keys k,
-       LATERAL insight.verify(pg_temp.with_checksum(left(k.api_key, 25) || repeat('Z', 43))) v
+       LATERAL insight.verify(regress_with_checksum(left(k.api_key, 25) || repeat('Z', 43))) v
  WHERE k.n = 10;
 SELECT v.code FROM vcache_keys k, LATERAL insight.verify(k.api_key) v WHERE k.n = 10;
 -- Size 0 disables the cache; verify still answers.
