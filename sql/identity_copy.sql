@@ -5,11 +5,8 @@
 -- identity table itself, by a role that bypasses row-level security) get no
 -- new audit rows (docs/SECURITY.md, "Restores"). No worker here: the cascades
 -- wait for apply_cascades(). Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_idcopy_db;
-\c regress_idcopy_db
-SET client_min_messages = warning;
+\set own_db regress_idcopy_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -119,7 +116,5 @@ sink-org
 SELECT * FROM audited_since(:mark);
 SELECT name FROM insight.organizations WHERE name LIKE '%-org%' ORDER BY name;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_idcopy_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 RESET client_min_messages;

@@ -4,6 +4,9 @@
 -- "Narrower keys", and README, "Row-level security on your own tables".
 \set own_db regress_kc_db
 \ir sql/fixtures/own_database.sql
+CREATE EXTENSION insight_keys CASCADE;
+RESET client_min_messages;
+\ir sql/fixtures/regress_try.sql
 
 CREATE ROLE regress_kc_app NOLOGIN;        -- the application: authenticates, acts as people
 GRANT insight_trusted_app TO regress_kc_app;

@@ -4,6 +4,9 @@
 -- limit is available. The code order is in README, "Narrower keys".
 \set own_db regress_kcd_db
 \ir sql/fixtures/own_database.sql
+CREATE EXTENSION insight_keys CASCADE;
+RESET client_min_messages;
+\ir sql/fixtures/regress_try.sql
 CREATE ROLE regress_kcd_app NOLOGIN;  -- the application: authenticates keys
 GRANT insight_trusted_app TO regress_kcd_app;
 

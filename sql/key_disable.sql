@@ -3,20 +3,8 @@
 -- authenticate refused, a session principal of a disabled key stops at the
 -- next statement; audited once (a repeated call changes and records nothing);
 -- insight.keys shows disabled_at.
-CREATE ROLE regress_dis_owner NOLOGIN;
-CREATE ROLE regress_dis_admin NOLOGIN;
-CREATE ROLE regress_dis_mate NOLOGIN;
-CREATE ROLE regress_dis_stranger NOLOGIN;
-SELECT insight.create_organization('dis-O') AS o \gset
-SELECT insight.create_organization('dis-P') AS p \gset
-SELECT insight.create_user('dis-owner@example.com', db_role => 'regress_dis_owner') AS owner_id \gset
-SELECT insight.create_user('dis-admin@example.com', db_role => 'regress_dis_admin') AS admin_id \gset
-SELECT insight.create_user('dis-mate@example.com', db_role => 'regress_dis_mate') AS mate_id \gset
-SELECT insight.create_user('dis-stranger@example.com', db_role => 'regress_dis_stranger') AS stranger_id \gset
-SELECT insight.set_membership(:'owner_id', :'o', 'read_write');
-SELECT insight.set_membership(:'admin_id', :'o', 'org_admin');
-SELECT insight.set_membership(:'mate_id', :'o', 'read_write');
-SELECT insight.set_membership(:'stranger_id', :'p', 'org_admin');
+\set pfx dis
+\ir sql/fixtures/key_people.sql
 -- The keys by label, the snapshot and the tries: 00_setup.
 TRUNCATE regress_keys;
 SET ROLE regress_dis_owner;

@@ -1,26 +1,12 @@
 -- rotate_key(key_id, grace): who may rotate which key, every error and that
 -- it changes nothing, the grace and its cap, grace 0, rollback, the audit,
 -- the verify cache, and the worker's purge after the grace.
--- Fixture: organizations O and P.
---   owner  read_write in O (owns the user keys)   admin  org_admin of O
---   mate   read_write in O                        pa     platform admin
---   stranger org_admin of P only
-CREATE ROLE regress_rot_owner NOLOGIN;
-CREATE ROLE regress_rot_admin NOLOGIN;
-CREATE ROLE regress_rot_mate NOLOGIN;
+-- Fixture: organizations O and P with owner, admin, mate and stranger
+-- (sql/fixtures/key_people.sql), and pa, a platform admin.
+\set pfx rot
+\ir sql/fixtures/key_people.sql
 CREATE ROLE regress_rot_pa NOLOGIN;
-CREATE ROLE regress_rot_stranger NOLOGIN;
-SELECT insight.create_organization('rot-O') AS o \gset
-SELECT insight.create_organization('rot-P') AS p \gset
-SELECT insight.create_user('rot-owner@example.com', db_role => 'regress_rot_owner') AS owner_id \gset
-SELECT insight.create_user('rot-admin@example.com', db_role => 'regress_rot_admin') AS admin_id \gset
-SELECT insight.create_user('rot-mate@example.com', db_role => 'regress_rot_mate') AS mate_id \gset
 SELECT insight.create_user('rot-pa@example.com', platform_admin => true, db_role => 'regress_rot_pa') AS pa_id \gset
-SELECT insight.create_user('rot-stranger@example.com', db_role => 'regress_rot_stranger') AS stranger_id \gset
-SELECT insight.set_membership(:'owner_id', :'o', 'read_write');
-SELECT insight.set_membership(:'admin_id', :'o', 'org_admin');
-SELECT insight.set_membership(:'mate_id', :'o', 'read_write');
-SELECT insight.set_membership(:'stranger_id', :'p', 'org_admin');
 
 -- The keys by label, the snapshot and the tries: 00_setup.
 TRUNCATE regress_keys;

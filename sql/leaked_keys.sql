@@ -3,11 +3,8 @@
 -- still exists in any state, false for everything else, never an error for
 -- bad input; audited as key.revoked with reason leaked and the (bounded,
 -- redacted) source. Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_leaked_db;
-\c regress_leaked_db
-SET client_min_messages = warning;
+\set own_db regress_leaked_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -129,7 +126,5 @@ SELECT count(*) AS audit_rows_with_key FROM insight.audit_log a
  WHERE strpos(a::text, substr(:'uk', 26, 43)) > 0 OR strpos(a::text, substr(:'ok', 25, 43)) > 0
     OR strpos(a::text, substr(:'expired', 26, 43)) > 0 OR strpos(a::text, substr(:'orphan', 26, 43)) > 0;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_leaked_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_leak_admin, regress_leak_member, regress_leak_nobody;

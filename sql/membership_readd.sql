@@ -5,11 +5,8 @@
 -- removed and counts them, and keys generated after the re-adding stay VALID.
 -- An event queued by 1.1 (no cut-off) is applied by the membership rule. No
 -- worker here: the cascades wait for apply_cascades(). Own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_readd_db;
-\c regress_readd_db
-SET client_min_messages = warning;
+\set own_db regress_readd_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -122,7 +119,5 @@ SELECT insight.apply_cascades() AS applied;
 SELECT event, state, keys_done FROM insight.cascade_queue ORDER BY id DESC LIMIT 1;
 SELECT stored_keys();
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_readd_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 RESET client_min_messages;

@@ -7,6 +7,9 @@
 -- "Binding of the principal".
 \set own_db regress_sec_pb_db
 \ir sql/fixtures/own_database.sql
+CREATE EXTENSION insight_keys CASCADE;
+RESET client_min_messages;
+\ir sql/fixtures/regress_try.sql
 
 CREATE ROLE regress_sec_pb_app NOLOGIN;       -- the trusted application
 GRANT insight_trusted_app TO regress_sec_pb_app;

@@ -8,11 +8,8 @@
 -- platform admin (docs/SECURITY.md, "What an org admin learns about its
 -- members").
 -- Runs in its own database so that nothing else moves the counters.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_exist_db;
-\c regress_exist_db
-SET client_min_messages = warning;
+\set own_db regress_exist_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -128,6 +125,5 @@ RESET ROLE;
 SELECT u.email, m.role FROM insight.memberships m JOIN insight.users u ON u.id = m.user_id
  WHERE m.org_id = :'own' ORDER BY u.email;
 
-\c :regress_db
-DROP DATABASE regress_exist_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_exist_member, regress_exist_admin, regress_exist_padmin;

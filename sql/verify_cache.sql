@@ -5,11 +5,8 @@
 -- READ ONLY transaction; uses reach api_keys.last_used_at through
 -- insight.flush_last_used(); insight.stats counts each result code.
 -- Runs in its own database so that the counters move only with this file.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_vcache_db;
-\c regress_vcache_db
-SET client_min_messages = warning;
+\set own_db regress_vcache_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -169,6 +166,5 @@ RESET ROLE;
 SELECT code, role FROM insight.verify(:'fresh_key');
 SELECT entries FROM insight.verify_cache_status();
 
-\c :regress_db
-DROP DATABASE regress_vcache_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_vcache_user;
