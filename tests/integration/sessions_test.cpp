@@ -276,6 +276,15 @@ class SessionsTest : public ::testing::Test {
 
   void Revoke(const Key& key) { admin_->Exec("SELECT insight.revoke_key('" + key.id + "')"); }
 
+  // The principal of s cannot revoke key: revoke_key answers as for a key that
+  // does not exist (P0002), and the key stays valid.
+  void ExpectCannotRevoke(Session& s, const Key& key) {
+    std::string message;
+    EXPECT_EQ(s.ErrorOf("SELECT insight.revoke_key('" + key.id + "')", &message), "P0002")
+        << message;
+    EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+  }
+
   // A new organization, a user with `role` in it and a user key of theirs.
   struct Member {
     std::string org, user;
@@ -648,10 +657,7 @@ TEST_F(SessionsTest, SessionScopeSurvivesCommitAndStopsTheMomentTheKeyIsRevoked)
   EXPECT_EQ(revoked.role, "");
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
   // Nor can it act: the org key it saw a moment ago is now unknown to it.
-  std::string message;
-  EXPECT_EQ(app.ErrorOf("SELECT insight.revoke_key('" + org_key.id + "')", &message), "P0002")
-      << message;
-  EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
+  ExpectCannotRevoke(app, org_key);
 }
 
 // The principal lives in the backend's own memory. Interleaved
@@ -813,10 +819,7 @@ TEST_F(SessionsTest, PlatformAdminRemovedReachesAnotherSessionAtOnce) {
 
   EXPECT_EQ(WhoamiOf(b).role, "read_only");
   EXPECT_EQ(VisibleKeyIds(b), std::set<std::string>{key.id});
-  std::string message;
-  EXPECT_EQ(b.ErrorOf("SELECT insight.revoke_key('" + org_key.id + "')", &message), "P0002")
-      << message;
-  EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
+  ExpectCannotRevoke(b, org_key);
 }
 
 // The fixed functions take libpq parameters (the way applications pass a key
