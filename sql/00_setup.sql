@@ -1,21 +1,9 @@
 -- Shared setup for the core pg_regress suite: the extension, cluster-wide
--- roles used by later files, and two helpers.
+-- roles used by later files, and the helpers they share.
 CREATE EXTENSION IF NOT EXISTS insight_keys CASCADE;
 SELECT extname, extversion FROM pg_extension WHERE extname IN ('insight_keys', 'pgcrypto') ORDER BY 1;
 
--- regress_try(sql): runs one statement and answers 'ok' or 'SQLSTATE: message'.
--- Both are the contract of an error: the code a caller tests and the words a
--- user reads. Messages carry no uuid or key (a key in one would also differ
--- from run to run, so the comparison catches it).
-CREATE FUNCTION public.regress_try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+\ir sql/fixtures/regress_try.sql
 
 -- regress_drain(): applies every queued cascade. When the worker is loaded it
 -- may hold an event while we look, so wait (bounded) until the queue is empty
@@ -36,6 +24,42 @@ BEGIN
     PERFORM pg_sleep(0.05);
   END LOOP;
 END
+$f$;
+
+-- Keys a test names by label: it fills public.regress_keys (emptied first)
+-- with what generate_*_key returned. regress_try_as(role, sql) is regress_try
+-- as that role (NULL: as the caller); regress_try_as_key(label, sql) is
+-- regress_try with the principal of that key, reset afterwards.
+CREATE TABLE public.regress_keys (label text PRIMARY KEY, key_id uuid, api_key text);
+GRANT ALL ON public.regress_keys TO PUBLIC;
+CREATE FUNCTION public.regress_try_as(who name, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+  r text;
+BEGIN
+  IF who IS NOT NULL THEN EXECUTE format('SET LOCAL ROLE %I', who); END IF;
+  r := public.regress_try(stmt);
+  RESET ROLE;
+  RETURN r;
+END
+$f$;
+CREATE FUNCTION public.regress_try_as_key(label text, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
+DECLARE
+  r text;
+BEGIN
+  PERFORM insight.authenticate((SELECT api_key FROM public.regress_keys k WHERE k.label = regress_try_as_key.label));
+  r := public.regress_try(stmt);
+  PERFORM insight.reset_principal();
+  RETURN r;
+END
+$f$;
+-- What a refused call must leave as it was: every key's stored facts and the
+-- whole audit trail (last_used_at aside, which verify's flush may move).
+CREATE FUNCTION public.regress_keys_snapshot() RETURNS text LANGUAGE sql AS $f$
+  SELECT md5(coalesce((SELECT string_agg(concat_ws('|', id, kind, org_id, owner_id, name, hint,
+                                                   encode(secret_hash, 'hex'), expires_at,
+                                                   disabled_at, rotated_to), ',' ORDER BY id)
+                         FROM insight.api_keys), '')
+             || (SELECT count(*) || ':' || coalesce(max(id), 0) FROM insight.audit_log))
 $f$;
 
 -- Roles that are not mapped to any user (mapped roles are created by each file).

@@ -19,35 +19,7 @@ SELECT insight.set_membership(:'member_id', :'doomed', 'read_write');
 SELECT insight.set_membership(:'gone_id', :'org', 'org_admin');
 SELECT insight.set_membership(:'leaver_id', :'org', 'read_only');
 
--- The checksum of the documented format, computed independently in SQL:
--- CRC-32 (IEEE) of every character before it, as 6 base62 digits.
-CREATE FUNCTION public.regress_crc32(t text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-  bytes bytea := convert_to(t, 'UTF8');
-  crc bigint := 4294967295;
-BEGIN
-  FOR i IN 0 .. length(bytes) - 1 LOOP
-    crc := crc # get_byte(bytes, i);
-    FOR k IN 1 .. 8 LOOP
-      IF (crc & 1) = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
-    END LOOP;
-  END LOOP;
-  RETURN crc # 4294967295;
-END
-$f$;
-CREATE FUNCTION public.regress_with_checksum(body text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  v bigint := public.regress_crc32(body);
-  digits text := '';
-BEGIN
-  FOR i IN 1 .. 6 LOOP
-    digits := substr(alphabet, (v % 62)::int + 1, 1) || digits;
-    v := v / 62;
-  END LOOP;
-  RETURN body || digits;
-END
-$f$;
+\ir sql/fixtures/checksum.sql
 
 -- Keys for the cases below.
 SET ROLE regress_vfy_member;

@@ -4,11 +4,8 @@
 -- (it may grant any non-superuser role, and change any non-superuser role's
 -- password), so it must be trusted as the operator: docs/SECURITY.md,
 -- "CREATEROLE". The audit query given there finds such self-made grants.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_createrole_db;
-\c regress_createrole_db
-SET client_min_messages = warning;
+\set own_db regress_createrole_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 CREATE ROLE regress_cr_plain NOLOGIN;
@@ -55,9 +52,7 @@ SELECT mk.rolname AS mark, r.rolname AS granted_to, g.rolname AS granted_by
  WHERE NOT coalesce(g.rolsuper, false)
  ORDER BY 1, 2;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_createrole_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 REVOKE insight_operator, insight_trusted_app FROM regress_cr_creator;
 REVOKE insight_operator FROM regress_cr_ops;
 DROP ROLE regress_cr_plain, regress_cr_creator, regress_cr_ops;

@@ -5,26 +5,12 @@
 -- identity table itself, by a role that bypasses row-level security) get no
 -- new audit rows (docs/SECURITY.md, "Restores"). No worker here: the cascades
 -- wait for apply_cascades(). Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_idcopy_db;
-\c regress_idcopy_db
-SET client_min_messages = warning;
+\set own_db regress_idcopy_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
-CREATE TABLE ids (name text PRIMARY KEY, id uuid NOT NULL);
-CREATE FUNCTION id(text) RETURNS uuid LANGUAGE sql STABLE AS $$SELECT id FROM public.ids WHERE name = $1$$;
-CREATE FUNCTION name_of(uuid) RETURNS text LANGUAGE sql STABLE AS $$SELECT name FROM public.ids WHERE id = $1$$;
-CREATE TABLE issued (name text PRIMARY KEY, key_id uuid NOT NULL, api_key text NOT NULL);
-CREATE FUNCTION issue(who text, org text, name text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM insight.act_as(id(who));
-  INSERT INTO issued SELECT issue.name, g.key_id, g.api_key FROM insight.generate_user_key(id(org), issue.name) g;
-  PERFORM insight.reset_principal();
-END $$;
-CREATE FUNCTION code(key_name text) RETURNS text LANGUAGE sql AS
-$$SELECT v.code FROM issued i, insight.verify(i.api_key) v WHERE i.name = key_name$$;
+\ir sql/fixtures/issued_keys.sql
 -- The audit rows written after the mark, with names instead of uuids.
 CREATE FUNCTION audited_since(mark bigint)
 RETURNS TABLE (actor_kind text, actor text, action text, org text, subject text, detail jsonb)
@@ -130,7 +116,5 @@ sink-org
 SELECT * FROM audited_since(:mark);
 SELECT name FROM insight.organizations WHERE name LIKE '%-org%' ORDER BY name;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_idcopy_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 RESET client_min_messages;

@@ -2,23 +2,11 @@
 -- scope wildcards, CIDR allowlists, max_role and the principal in an
 -- application's own row-level security policies. See docs/SECURITY.md,
 -- "Narrower keys", and README, "Row-level security on your own tables".
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_kc_db;
-\c regress_kc_db
-SET client_min_messages = warning;
+\set own_db regress_kc_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
--- 'ok' or 'SQLSTATE: message', as in 00_setup.
-CREATE FUNCTION public.regress_try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+\ir sql/fixtures/regress_try.sql
 
 CREATE ROLE regress_kc_app NOLOGIN;        -- the application: authenticates, acts as people
 GRANT insight_trusted_app TO regress_kc_app;
@@ -342,7 +330,5 @@ SELECT proname, provolatile, proparallel, proisstrict FROM pg_proc
    AND proname IN ('has_scope', 'acts_in_org', 'current_org_id', 'current_user_id', 'check', 'configure_key')
  ORDER BY proname;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_kc_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_kc_app, regress_kc_admin, regress_kc_rw, regress_kc_stranger, regress_kc_operator;

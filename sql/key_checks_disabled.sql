@@ -2,22 +2,11 @@
 -- any later step (address, scope, rate limit), and a refused request does not
 -- count against the key's rate limit: once the key is enabled again, the whole
 -- limit is available. The code order is in README, "Narrower keys".
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_kcd_db;
-\c regress_kcd_db
-SET client_min_messages = warning;
+\set own_db regress_kcd_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
-CREATE FUNCTION public.regress_try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+\ir sql/fixtures/regress_try.sql
 CREATE ROLE regress_kcd_app NOLOGIN;  -- the application: authenticates keys
 GRANT insight_trusted_app TO regress_kcd_app;
 
@@ -90,7 +79,5 @@ SELECT code, rate_limit_remaining FROM insight.check(:'lim');
 SELECT insight.enable_key(:'lim_id');
 SELECT code, rate_limit_remaining FROM insight.check(:'lim');
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_kcd_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_kcd_app;

@@ -3,62 +3,24 @@
 -- authenticate refused, a session principal of a disabled key stops at the
 -- next statement; audited once (a repeated call changes and records nothing);
 -- insight.keys shows disabled_at.
-CREATE ROLE regress_dis_owner NOLOGIN;
-CREATE ROLE regress_dis_admin NOLOGIN;
-CREATE ROLE regress_dis_mate NOLOGIN;
-CREATE ROLE regress_dis_stranger NOLOGIN;
-SELECT insight.create_organization('dis-O') AS o \gset
-SELECT insight.create_organization('dis-P') AS p \gset
-SELECT insight.create_user('dis-owner@example.com', db_role => 'regress_dis_owner') AS owner_id \gset
-SELECT insight.create_user('dis-admin@example.com', db_role => 'regress_dis_admin') AS admin_id \gset
-SELECT insight.create_user('dis-mate@example.com', db_role => 'regress_dis_mate') AS mate_id \gset
-SELECT insight.create_user('dis-stranger@example.com', db_role => 'regress_dis_stranger') AS stranger_id \gset
-SELECT insight.set_membership(:'owner_id', :'o', 'read_write');
-SELECT insight.set_membership(:'admin_id', :'o', 'org_admin');
-SELECT insight.set_membership(:'mate_id', :'o', 'read_write');
-SELECT insight.set_membership(:'stranger_id', :'p', 'org_admin');
-CREATE FUNCTION public.dis_snapshot() RETURNS text LANGUAGE sql AS $f$
-  SELECT md5(coalesce((SELECT string_agg(concat_ws('|', id, kind, org_id, owner_id, name,
-                                                   expires_at, disabled_at, rotated_to), ',' ORDER BY id)
-                         FROM insight.api_keys), '')
-             || (SELECT count(*) || ':' || coalesce(max(id), 0) FROM insight.audit_log))
-$f$;
-CREATE TABLE dis_keys (label text PRIMARY KEY, key_id uuid, api_key text);
-GRANT ALL ON dis_keys TO PUBLIC;
+\set pfx dis
+\ir sql/fixtures/key_people.sql
+-- The keys by label, the snapshot and the tries: 00_setup.
+TRUNCATE regress_keys;
 SET ROLE regress_dis_owner;
-INSERT INTO dis_keys SELECT 'u1', * FROM insight.generate_user_key(:'o', 'owner key');
-INSERT INTO dis_keys SELECT 'u2', * FROM insight.generate_user_key(:'o', 'owner key 2');
+INSERT INTO regress_keys SELECT 'u1', * FROM insight.generate_user_key(:'o', 'owner key');
+INSERT INTO regress_keys SELECT 'u2', * FROM insight.generate_user_key(:'o', 'owner key 2');
 SET ROLE regress_dis_admin;
-INSERT INTO dis_keys SELECT 'org', * FROM insight.generate_org_key(:'o', 'org key');
+INSERT INTO regress_keys SELECT 'org', * FROM insight.generate_org_key(:'o', 'org key');
 SET ROLE regress_dis_stranger;
-INSERT INTO dis_keys SELECT 'porg', * FROM insight.generate_org_key(:'p', 'P org key');
+INSERT INTO regress_keys SELECT 'porg', * FROM insight.generate_org_key(:'p', 'P org key');
 RESET ROLE;
-SELECT key_id AS u1 FROM dis_keys WHERE label = 'u1' \gset
-SELECT key_id AS u2 FROM dis_keys WHERE label = 'u2' \gset
-SELECT key_id AS org FROM dis_keys WHERE label = 'org' \gset
-SELECT key_id AS porg FROM dis_keys WHERE label = 'porg' \gset
-CREATE FUNCTION public.dis_try(who name, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  IF who IS NOT NULL THEN EXECUTE format('SET LOCAL ROLE %I', who); END IF;
-  r := public.regress_try(stmt);
-  RESET ROLE;
-  RETURN r;
-END
-$f$;
-CREATE FUNCTION public.dis_as_key(label text, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  PERFORM insight.authenticate((SELECT api_key FROM public.dis_keys k WHERE k.label = dis_as_key.label));
-  r := public.regress_try(stmt);
-  PERFORM insight.reset_principal();
-  RETURN r;
-END
-$f$;
+SELECT key_id AS u1 FROM regress_keys WHERE label = 'u1' \gset
+SELECT key_id AS u2 FROM regress_keys WHERE label = 'u2' \gset
+SELECT key_id AS org FROM regress_keys WHERE label = 'org' \gset
+SELECT key_id AS porg FROM regress_keys WHERE label = 'porg' \gset
 CREATE FUNCTION public.dis_code(label text) RETURNS text LANGUAGE sql AS $f$
-  SELECT v.code || ' ' || v.valid FROM insight.verify((SELECT api_key FROM public.dis_keys k WHERE k.label = dis_code.label)) v
+  SELECT v.code || ' ' || v.valid FROM insight.verify((SELECT api_key FROM public.regress_keys k WHERE k.label = dis_code.label)) v
 $f$;
 
 SELECT pg_get_function_identity_arguments('insight.disable_key'::regproc) AS disable_args,
@@ -66,8 +28,8 @@ SELECT pg_get_function_identity_arguments('insight.disable_key'::regproc) AS dis
        pg_get_function_identity_arguments('insight.enable_key'::regproc) AS enable_args;
 
 -- ---- refusals change nothing
-SELECT dis_snapshot() AS snap \gset
-SELECT label, dis_try(who, stmt) AS outcome FROM (VALUES
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT label, regress_try_as(who, stmt) AS outcome FROM (VALUES
   ('mate disables owner''s key', 'regress_dis_mate', format('SELECT insight.disable_key(%L)', :'u1')),
   ('mate enables owner''s key', 'regress_dis_mate', format('SELECT insight.enable_key(%L)', :'u1')),
   ('owner disables org key', 'regress_dis_owner', format('SELECT insight.disable_key(%L)', :'org')),
@@ -77,7 +39,7 @@ SELECT label, dis_try(who, stmt) AS outcome FROM (VALUES
   ('null key', NULL, 'SELECT insight.disable_key(NULL)'),
   ('null key, enable', NULL, 'SELECT insight.enable_key(NULL)')
 ) t(label, who, stmt);
-SELECT dis_snapshot() = :'snap' AS unchanged;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 
 -- ---- the owner disables its key
 SELECT dis_code('u1') AS before;
@@ -87,30 +49,30 @@ SELECT name, disabled_at IS NOT NULL AS disabled FROM insight.keys WHERE key_id 
 RESET ROLE;
 SELECT dis_code('u1') AS after_disable;
 SELECT v.valid, v.code, v.key_id = :'u1' AS key_id, v.kind, v.role
-  FROM insight.verify((SELECT api_key FROM dis_keys WHERE label = 'u1')) v;
-SELECT regress_try(format('SELECT insight.authenticate(%L)', (SELECT api_key FROM dis_keys WHERE label = 'u1'))) AS authenticate;
+  FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u1')) v;
+SELECT regress_try(format('SELECT insight.authenticate(%L)', (SELECT api_key FROM regress_keys WHERE label = 'u1'))) AS authenticate;
 SELECT action, actor_kind, actor_user_id = :'owner_id' AS by_owner, org_id = :'o' AS org,
        user_id = :'owner_id' AS user, detail->>'name' AS name
   FROM insight.audit_log WHERE key_id = :'u1' AND action LIKE 'key.%abled' ORDER BY id;
 -- Idempotent: again changes nothing and records nothing.
-SELECT dis_snapshot() AS snap \gset
+SELECT regress_keys_snapshot() AS snap \gset
 SET ROLE regress_dis_owner;
 SELECT insight.disable_key(:'u1');
 RESET ROLE;
-SELECT dis_snapshot() = :'snap' AS second_disable_unchanged;
+SELECT regress_keys_snapshot() = :'snap' AS second_disable_unchanged;
 -- Rotation refuses a disabled key.
-SELECT dis_try('regress_dis_owner', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS rotate_disabled;
+SELECT regress_try_as('regress_dis_owner', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS rotate_disabled;
 -- Enabled again: VALID, audited once.
 SET ROLE regress_dis_owner;
 SELECT insight.enable_key(:'u1');
 SELECT disabled_at IS NULL AS enabled FROM insight.keys WHERE key_id = :'u1';
 RESET ROLE;
 SELECT dis_code('u1') AS after_enable;
-SELECT dis_snapshot() AS snap \gset
+SELECT regress_keys_snapshot() AS snap \gset
 SET ROLE regress_dis_owner;
 SELECT insight.enable_key(:'u1');
 RESET ROLE;
-SELECT dis_snapshot() = :'snap' AS second_enable_unchanged;
+SELECT regress_keys_snapshot() = :'snap' AS second_enable_unchanged;
 SELECT string_agg(action, ', ' ORDER BY id) AS events
   FROM insight.audit_log WHERE key_id = :'u1' AND action LIKE 'key.%abled';
 
@@ -125,23 +87,23 @@ RESET ROLE;
 SELECT dis_code('u2') AS admin_enabled;
 
 -- ---- an API key may disable (itself or another key it may manage), never enable
-SELECT dis_snapshot() AS snap \gset
-SELECT dis_as_key('org', format('SELECT insight.enable_key(%L)', :'u2')) AS org_key_enables_enabled,
-       dis_as_key('org', format('SELECT insight.disable_key(%L)', :'porg')) AS org_key_foreign,
-       dis_as_key('org', format('SELECT insight.enable_key(%L)', :'porg')) AS org_key_enables_foreign,
-       dis_as_key('u2', format('SELECT insight.disable_key(%L)', :'org')) AS user_key_org_key;
-SELECT dis_snapshot() = :'snap' AS unchanged;
-SELECT dis_as_key('org', format('SELECT insight.disable_key(%L)', :'u2')) AS org_key_disables;
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT regress_try_as_key('org', format('SELECT insight.enable_key(%L)', :'u2')) AS org_key_enables_enabled,
+       regress_try_as_key('org', format('SELECT insight.disable_key(%L)', :'porg')) AS org_key_foreign,
+       regress_try_as_key('org', format('SELECT insight.enable_key(%L)', :'porg')) AS org_key_enables_foreign,
+       regress_try_as_key('u2', format('SELECT insight.disable_key(%L)', :'org')) AS user_key_org_key;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
+SELECT regress_try_as_key('org', format('SELECT insight.disable_key(%L)', :'u2')) AS org_key_disables;
 SELECT dis_code('u2') AS disabled_by_key;
 SELECT actor_kind, actor_key_id = :'org' AS by_org_key
   FROM insight.audit_log WHERE key_id = :'u2' AND action = 'key.disabled' ORDER BY id DESC LIMIT 1;
-SELECT dis_snapshot() AS snap \gset
-SELECT dis_as_key('org', format('SELECT insight.enable_key(%L)', :'u2')) AS org_key_enables;
-SELECT dis_snapshot() = :'snap' AS unchanged;
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT regress_try_as_key('org', format('SELECT insight.enable_key(%L)', :'u2')) AS org_key_enables;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 SELECT dis_code('u2') AS still_disabled;
 
 -- ---- a session principal of a key that gets disabled stops at the next statement
-SELECT code FROM insight.authenticate((SELECT api_key FROM dis_keys WHERE label = 'org'), 'session');
+SELECT code FROM insight.authenticate((SELECT api_key FROM regress_keys WHERE label = 'org'), 'session');
 SELECT kind, via FROM insight.whoami();
 SELECT insight.disable_key(:'org');
 SELECT kind, via FROM insight.whoami();

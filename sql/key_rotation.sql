@@ -1,56 +1,33 @@
 -- rotate_key(key_id, grace): who may rotate which key, every error and that
 -- it changes nothing, the grace and its cap, grace 0, rollback, the audit,
 -- the verify cache, and the worker's purge after the grace.
--- Fixture: organizations O and P.
---   owner  read_write in O (owns the user keys)   admin  org_admin of O
---   mate   read_write in O                        pa     platform admin
---   stranger org_admin of P only
-CREATE ROLE regress_rot_owner NOLOGIN;
-CREATE ROLE regress_rot_admin NOLOGIN;
-CREATE ROLE regress_rot_mate NOLOGIN;
+-- Fixture: organizations O and P with owner, admin, mate and stranger
+-- (sql/fixtures/key_people.sql), and pa, a platform admin.
+\set pfx rot
+\ir sql/fixtures/key_people.sql
 CREATE ROLE regress_rot_pa NOLOGIN;
-CREATE ROLE regress_rot_stranger NOLOGIN;
-SELECT insight.create_organization('rot-O') AS o \gset
-SELECT insight.create_organization('rot-P') AS p \gset
-SELECT insight.create_user('rot-owner@example.com', db_role => 'regress_rot_owner') AS owner_id \gset
-SELECT insight.create_user('rot-admin@example.com', db_role => 'regress_rot_admin') AS admin_id \gset
-SELECT insight.create_user('rot-mate@example.com', db_role => 'regress_rot_mate') AS mate_id \gset
 SELECT insight.create_user('rot-pa@example.com', platform_admin => true, db_role => 'regress_rot_pa') AS pa_id \gset
-SELECT insight.create_user('rot-stranger@example.com', db_role => 'regress_rot_stranger') AS stranger_id \gset
-SELECT insight.set_membership(:'owner_id', :'o', 'read_write');
-SELECT insight.set_membership(:'admin_id', :'o', 'org_admin');
-SELECT insight.set_membership(:'mate_id', :'o', 'read_write');
-SELECT insight.set_membership(:'stranger_id', :'p', 'org_admin');
 
--- What a refused call must leave as it was: every key's stored facts and the
--- whole audit trail (last_used_at aside, which verify's flush may move).
-CREATE FUNCTION public.rot_snapshot() RETURNS text LANGUAGE sql AS $f$
-  SELECT md5(coalesce((SELECT string_agg(concat_ws('|', id, kind, org_id, owner_id, name, hint,
-                                                   encode(secret_hash, 'hex'), expires_at,
-                                                   disabled_at, rotated_to), ',' ORDER BY id)
-                         FROM insight.api_keys), '')
-             || (SELECT count(*) || ':' || coalesce(max(id), 0) FROM insight.audit_log))
-$f$;
-CREATE TABLE rot_keys (label text PRIMARY KEY, key_id uuid, api_key text);
-GRANT ALL ON rot_keys TO PUBLIC;
+-- The keys by label, the snapshot and the tries: 00_setup.
+TRUNCATE regress_keys;
 
 SET ROLE regress_rot_owner;
-INSERT INTO rot_keys SELECT 'u1', * FROM insight.generate_user_key(:'o', 'owner key');
-INSERT INTO rot_keys SELECT 'u2', * FROM insight.generate_user_key(:'o', 'owner key 2');
-INSERT INTO rot_keys SELECT 'u3', * FROM insight.generate_user_key(:'o', 'owner key 3');
-INSERT INTO rot_keys SELECT 'hour', * FROM insight.generate_user_key(:'o', 'one hour', now() + interval '1 hour');
+INSERT INTO regress_keys SELECT 'u1', * FROM insight.generate_user_key(:'o', 'owner key');
+INSERT INTO regress_keys SELECT 'u2', * FROM insight.generate_user_key(:'o', 'owner key 2');
+INSERT INTO regress_keys SELECT 'u3', * FROM insight.generate_user_key(:'o', 'owner key 3');
+INSERT INTO regress_keys SELECT 'hour', * FROM insight.generate_user_key(:'o', 'one hour', now() + interval '1 hour');
 SET ROLE regress_rot_admin;
-INSERT INTO rot_keys SELECT 'org', * FROM insight.generate_org_key(:'o', 'org key');
-INSERT INTO rot_keys SELECT 'adminkey', * FROM insight.generate_user_key(:'o', 'admin key');
+INSERT INTO regress_keys SELECT 'org', * FROM insight.generate_org_key(:'o', 'org key');
+INSERT INTO regress_keys SELECT 'adminkey', * FROM insight.generate_user_key(:'o', 'admin key');
 SET ROLE regress_rot_stranger;
-INSERT INTO rot_keys SELECT 'porg', * FROM insight.generate_org_key(:'p', 'P org key');
+INSERT INTO regress_keys SELECT 'porg', * FROM insight.generate_org_key(:'p', 'P org key');
 RESET ROLE;
-SELECT key_id AS u1 FROM rot_keys WHERE label = 'u1' \gset
-SELECT key_id AS u2 FROM rot_keys WHERE label = 'u2' \gset
-SELECT key_id AS u3 FROM rot_keys WHERE label = 'u3' \gset
-SELECT key_id AS hour FROM rot_keys WHERE label = 'hour' \gset
-SELECT key_id AS org FROM rot_keys WHERE label = 'org' \gset
-SELECT key_id AS porg FROM rot_keys WHERE label = 'porg' \gset
+SELECT key_id AS u1 FROM regress_keys WHERE label = 'u1' \gset
+SELECT key_id AS u2 FROM regress_keys WHERE label = 'u2' \gset
+SELECT key_id AS u3 FROM regress_keys WHERE label = 'u3' \gset
+SELECT key_id AS hour FROM regress_keys WHERE label = 'hour' \gset
+SELECT key_id AS org FROM regress_keys WHERE label = 'org' \gset
+SELECT key_id AS porg FROM regress_keys WHERE label = 'porg' \gset
 
 -- The signature and the composite it returns.
 SELECT pg_get_function_identity_arguments('insight.rotate_key'::regproc) AS args,
@@ -59,18 +36,8 @@ SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
  WHERE attrelid = 'insight.new_key'::regclass AND attnum > 0 ORDER BY attnum;
 
 -- ---- refusals: each changes nothing
-SELECT rot_snapshot() AS snap \gset
-CREATE FUNCTION public.rot_try(who name, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  IF who IS NOT NULL THEN EXECUTE format('SET LOCAL ROLE %I', who); END IF;
-  r := public.regress_try(stmt);
-  RESET ROLE;
-  RETURN r;
-END
-$f$;
-SELECT label, rot_try(who, stmt) AS outcome FROM (VALUES
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT label, regress_try_as(who, stmt) AS outcome FROM (VALUES
   -- may not see the key: the error of an unknown key
   ('mate, owner''s key', 'regress_rot_mate', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 day')),
   ('stranger, O org key', 'regress_rot_stranger', format('SELECT insight.rotate_key(%L)', :'org')),
@@ -88,49 +55,39 @@ SELECT label, rot_try(who, stmt) AS outcome FROM (VALUES
   ('grace null', 'regress_rot_owner', format('SELECT insight.rotate_key(%L, NULL)', :'u1')),
   ('key null', 'regress_rot_owner', 'SELECT insight.rotate_key(NULL)')
 ) t(label, who, stmt);
-SELECT rot_snapshot() = :'snap' AS unchanged;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 
 -- An API key principal never rotates, not even itself (42501), and a key it
 -- may not see is unknown to it (P0002).
-CREATE FUNCTION public.rot_as_key(label text, stmt text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  r text;
-BEGIN
-  PERFORM insight.authenticate((SELECT api_key FROM public.rot_keys k WHERE k.label = rot_as_key.label));
-  r := public.regress_try(stmt);
-  PERFORM insight.reset_principal();
-  RETURN r;
-END
-$f$;
-SELECT rot_as_key('u2', format('SELECT insight.rotate_key(%L)', :'u2')) AS user_key_itself,
-       rot_as_key('u2', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS user_key_other,
-       rot_as_key('org', format('SELECT insight.rotate_key(%L)', :'org')) AS org_key_itself,
-       rot_as_key('org', format('SELECT insight.rotate_key(%L)', :'u1')) AS org_key_user_key,
-       rot_as_key('org', format('SELECT insight.rotate_key(%L)', :'porg')) AS org_key_foreign;
-SELECT rot_snapshot() = :'snap' AS unchanged;
+SELECT regress_try_as_key('u2', format('SELECT insight.rotate_key(%L)', :'u2')) AS user_key_itself,
+       regress_try_as_key('u2', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS user_key_other,
+       regress_try_as_key('org', format('SELECT insight.rotate_key(%L)', :'org')) AS org_key_itself,
+       regress_try_as_key('org', format('SELECT insight.rotate_key(%L)', :'u1')) AS org_key_user_key,
+       regress_try_as_key('org', format('SELECT insight.rotate_key(%L)', :'porg')) AS org_key_foreign;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 
 -- ---- a rotation with a grace
 BEGIN;
 SET LOCAL ROLE regress_rot_owner;
 CREATE TEMP TABLE rot_out ON COMMIT DROP AS SELECT * FROM insight.rotate_key(:'u1', '1 day');
 RESET ROLE;
-INSERT INTO rot_keys SELECT 'u1new', key_id, api_key FROM rot_out;
+INSERT INTO regress_keys SELECT 'u1new', key_id, api_key FROM rot_out;
 -- The old key's grace ends at now() + grace (the transaction's now()).
 SELECT expires_at = now() + interval '1 day' AS old_until_grace_end,
        rotated_to = (SELECT key_id FROM rot_out) AS successor_recorded
   FROM insight.api_keys WHERE id = :'u1';
 COMMIT;
-SELECT key_id AS u1new FROM rot_keys WHERE label = 'u1new' \gset
+SELECT key_id AS u1new FROM regress_keys WHERE label = 'u1new' \gset
 -- Same kind, organization, owner, name and stored expiry; shown once (only
 -- the hash is stored); a new secret.
 SELECT n.kind = o.kind AS same_kind, n.org_id = o.org_id AS same_org,
        n.owner_id = o.owner_id AS same_owner, n.name = o.name AS same_name,
        n.expires_at IS NULL AS new_never_expires, n.secret_hash <> o.secret_hash AS new_secret,
-       n.secret_hash = digest((SELECT api_key FROM rot_keys WHERE label = 'u1new'), 'sha256') AS hash_of_shown_key,
+       n.secret_hash = digest((SELECT api_key FROM regress_keys WHERE label = 'u1new'), 'sha256') AS hash_of_shown_key,
        n.rotated_to IS NULL AS new_not_rotated
   FROM insight.api_keys n, insight.api_keys o WHERE n.id = :'u1new' AND o.id = :'u1';
 SELECT k.label, v.valid, v.code, v.kind, v.key_id = k.key_id AS own_id, v.user_id = :'owner_id' AS owner
-  FROM rot_keys k, insight.verify(k.api_key) v WHERE k.label IN ('u1', 'u1new') ORDER BY k.label;
+  FROM regress_keys k, insight.verify(k.api_key) v WHERE k.label IN ('u1', 'u1new') ORDER BY k.label;
 -- The audit links both keys (one event; no key.generated for the successor).
 SELECT action, key_id = :'u1' AS old_key, detail->>'new_key_id' = :'u1new' AS new_key,
        detail->>'old_key_id' = :'u1' AS old_in_detail, actor_kind, actor_user_id = :'owner_id' AS by_owner,
@@ -144,75 +101,75 @@ SELECT name, expires_at IS NOT NULL AS expires FROM insight.keys WHERE key_id IN
 RESET ROLE;
 
 -- At most one successor: a second rotation of the old key is 55000 and changes nothing.
-SELECT rot_snapshot() AS snap \gset
-SELECT rot_try('regress_rot_owner', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS again,
-       rot_try('regress_rot_owner', format('SELECT insight.rotate_key(%L)', :'u1')) AS again_grace_0;
-SELECT rot_snapshot() = :'snap' AS unchanged;
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT regress_try_as('regress_rot_owner', format('SELECT insight.rotate_key(%L, %L)', :'u1', '1 hour')) AS again,
+       regress_try_as('regress_rot_owner', format('SELECT insight.rotate_key(%L)', :'u1')) AS again_grace_0;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 
 -- Expired or disabled: 55000, nothing changed.
 UPDATE insight.api_keys SET expires_at = now() - interval '1 hour' WHERE id = :'u3';
 SELECT insight.disable_key(:'u2');
-SELECT rot_snapshot() AS snap \gset
-SELECT rot_try('regress_rot_owner', format('SELECT insight.rotate_key(%L, %L)', :'u3', '1 hour')) AS expired,
-       rot_try('regress_rot_owner', format('SELECT insight.rotate_key(%L)', :'u2')) AS disabled;
-SELECT rot_snapshot() = :'snap' AS unchanged;
+SELECT regress_keys_snapshot() AS snap \gset
+SELECT regress_try_as('regress_rot_owner', format('SELECT insight.rotate_key(%L, %L)', :'u3', '1 hour')) AS expired,
+       regress_try_as('regress_rot_owner', format('SELECT insight.rotate_key(%L)', :'u2')) AS disabled;
+SELECT regress_keys_snapshot() = :'snap' AS unchanged;
 SELECT insight.enable_key(:'u2');
 
 -- ---- the grace is capped by the old key's own expiry
 SELECT expires_at AS hour_expiry FROM insight.api_keys WHERE id = :'hour' \gset
 SET ROLE regress_rot_owner;
-INSERT INTO rot_keys SELECT 'hournew', * FROM insight.rotate_key(:'hour', '2 days');
+INSERT INTO regress_keys SELECT 'hournew', * FROM insight.rotate_key(:'hour', '2 days');
 RESET ROLE;
 SELECT o.expires_at = :'hour_expiry'::timestamptz AS old_keeps_its_expiry,
        n.expires_at = :'hour_expiry'::timestamptz AS new_carries_it
   FROM insight.api_keys o, insight.api_keys n
- WHERE o.id = :'hour' AND n.id = (SELECT key_id FROM rot_keys WHERE label = 'hournew');
+ WHERE o.id = :'hour' AND n.id = (SELECT key_id FROM regress_keys WHERE label = 'hournew');
 
 -- ---- grace 0: the old key is gone in the same transaction
 -- A cached VALID answer for the old key first: the rotation must clear it.
-SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u2'));
+SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u2'));
 BEGIN;
 SET LOCAL ROLE regress_rot_owner;
 CREATE TEMP TABLE rot_out0 ON COMMIT DROP AS SELECT * FROM insight.rotate_key(:'u2');
 RESET ROLE;
-INSERT INTO rot_keys SELECT 'u2new', key_id, api_key FROM rot_out0;
-SELECT (SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u2'))) AS old_in_txn,
-       (SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u2new'))) AS new_in_txn,
+INSERT INTO regress_keys SELECT 'u2new', key_id, api_key FROM rot_out0;
+SELECT (SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u2'))) AS old_in_txn,
+       (SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u2new'))) AS new_in_txn,
        NOT EXISTS (SELECT 1 FROM insight.api_keys WHERE id = :'u2') AS old_row_gone;
 COMMIT;
 SELECT action, detail->>'reason' AS reason, (detail->>'old_key_revoked')::boolean AS revoked,
-       detail->>'new_key_id' = (SELECT key_id::text FROM rot_keys WHERE label = 'u2new') AS links_new
+       detail->>'new_key_id' = (SELECT key_id::text FROM regress_keys WHERE label = 'u2new') AS links_new
   FROM insight.audit_log WHERE key_id = :'u2' AND action IN ('key.rotated', 'key.revoked') ORDER BY id;
-SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u2'));
+SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u2'));
 
 -- ---- rolled back: nothing changed
-SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u1new'));
-SELECT rot_snapshot() AS snap \gset
+SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u1new'));
+SELECT regress_keys_snapshot() AS snap \gset
 BEGIN;
 SET LOCAL ROLE regress_rot_owner;
 CREATE TEMP TABLE rot_rb ON COMMIT DROP AS SELECT * FROM insight.rotate_key(:'u1new', '1 hour');
 RESET ROLE;
-INSERT INTO rot_keys SELECT 'rolledback', key_id, api_key FROM rot_rb;
-SELECT (SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'rolledback'))) AS new_in_txn;
+INSERT INTO regress_keys SELECT 'rolledback', key_id, api_key FROM rot_rb;
+SELECT (SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'rolledback'))) AS new_in_txn;
 ROLLBACK;
-SELECT rot_snapshot() = :'snap' AS unchanged,
-       (SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'u1new'))) AS old_still,
+SELECT regress_keys_snapshot() = :'snap' AS unchanged,
+       (SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'u1new'))) AS old_still,
        (SELECT expires_at IS NULL FROM insight.api_keys WHERE id = :'u1new') AS old_expiry_untouched;
 
 -- ---- organization keys: an admin of the organization, a platform admin, the operator
 SET ROLE regress_rot_admin;
-INSERT INTO rot_keys SELECT 'org2', * FROM insight.rotate_key(:'org', '1 hour');
+INSERT INTO regress_keys SELECT 'org2', * FROM insight.rotate_key(:'org', '1 hour');
 RESET ROLE;
-SELECT key_id AS org2 FROM rot_keys WHERE label = 'org2' \gset
+SELECT key_id AS org2 FROM regress_keys WHERE label = 'org2' \gset
 SET ROLE regress_rot_pa;
-INSERT INTO rot_keys SELECT 'org3', * FROM insight.rotate_key(:'org2', '1 hour');
+INSERT INTO regress_keys SELECT 'org3', * FROM insight.rotate_key(:'org2', '1 hour');
 RESET ROLE;
-SELECT key_id AS org3 FROM rot_keys WHERE label = 'org3' \gset
-INSERT INTO rot_keys SELECT 'org4', * FROM insight.rotate_key(:'org3');
+SELECT key_id AS org3 FROM regress_keys WHERE label = 'org3' \gset
+INSERT INTO regress_keys SELECT 'org4', * FROM insight.rotate_key(:'org3');
 SELECT r.label, k.kind, k.org_id = :'o' AS org, k.name, k.created_by = :'admin_id' AS by_admin,
        k.created_by = :'pa_id' AS by_pa, k.created_by IS NULL AS by_operator,
        (SELECT v.code FROM insight.verify(r.api_key) v) AS code
-  FROM rot_keys r JOIN insight.api_keys k ON k.id = r.key_id
+  FROM regress_keys r JOIN insight.api_keys k ON k.id = r.key_id
  WHERE r.label LIKE 'org_' ORDER BY r.label;
 SELECT (SELECT rotated_to FROM insight.api_keys WHERE id = :'org') = :'org2' AS chain_1,
        (SELECT rotated_to FROM insight.api_keys WHERE id = :'org2') = :'org3' AS chain_2,
@@ -225,10 +182,10 @@ RESET ROLE;
 
 -- ---- the grace ends: EXPIRED at once on a cached entry, then NOT_FOUND when the worker removed it
 SET ROLE regress_rot_owner;
-INSERT INTO rot_keys SELECT 'short', * FROM insight.generate_user_key(:'o', 'short grace');
+INSERT INTO regress_keys SELECT 'short', * FROM insight.generate_user_key(:'o', 'short grace');
 RESET ROLE;
-SELECT key_id AS short FROM rot_keys WHERE label = 'short' \gset
-SELECT code FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'short'));
+SELECT key_id AS short FROM regress_keys WHERE label = 'short' \gset
+SELECT code FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'short'));
 SET ROLE regress_rot_owner;
 SELECT insight.rotate_key(:'short', '0.2 seconds') IS NOT NULL AS rotated;
 RESET ROLE;
@@ -238,7 +195,7 @@ DECLARE
   got text;
 BEGIN
   LOOP
-    SELECT code INTO got FROM insight.verify((SELECT api_key FROM public.rot_keys k WHERE k.label = rot_wait_code.label));
+    SELECT code INTO got FROM insight.verify((SELECT api_key FROM public.regress_keys k WHERE k.label = rot_wait_code.label));
     IF got = want OR clock_timestamp() > deadline THEN RETURN got; END IF;
     PERFORM pg_sleep(0.05);
   END LOOP;
@@ -247,7 +204,7 @@ $f$;
 -- Valid until the grace's end, then EXPIRED (verify compares with the clock).
 SELECT rot_wait_code('short', 'EXPIRED') AS after_grace;
 SELECT (v.expires_at <= clock_timestamp()) AS expiry_passed
-  FROM insight.verify((SELECT api_key FROM rot_keys WHERE label = 'short')) v;
+  FROM insight.verify((SELECT api_key FROM regress_keys WHERE label = 'short')) v;
 -- The worker deletes it (insight.cascade_naptime) and records why.
 SELECT rot_wait_code('short', 'NOT_FOUND') AS after_purge;
 SELECT action, actor_kind, detail->>'reason' AS reason,

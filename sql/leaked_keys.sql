@@ -3,11 +3,8 @@
 -- still exists in any state, false for everything else, never an error for
 -- bad input; audited as key.revoked with reason leaked and the (bounded,
 -- redacted) source. Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_leaked_db;
-\c regress_leaked_db
-SET client_min_messages = warning;
+\set own_db regress_leaked_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -21,35 +18,8 @@ EXCEPTION WHEN OTHERS THEN
 END
 $f$;
 
--- The documented checksum (CRC-32 of everything before it, 6 base62 digits),
--- to forge a key of the right shape with a wrong secret.
-CREATE FUNCTION public.leak_crc32(t text) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-  bytes bytea := convert_to(t, 'UTF8');
-  crc bigint := 4294967295;
-BEGIN
-  FOR i IN 0 .. length(bytes) - 1 LOOP
-    crc := crc # get_byte(bytes, i);
-    FOR j IN 1 .. 8 LOOP
-      IF crc & 1 = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
-    END LOOP;
-  END LOOP;
-  RETURN crc # 4294967295;
-END
-$f$;
-CREATE FUNCTION public.leak_with_checksum(body text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $f$
-DECLARE
-  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  v bigint := public.leak_crc32(body);
-  digits text := '';
-BEGIN
-  FOR i IN 1 .. 6 LOOP
-    digits := substr(alphabet, (v % 62)::int + 1, 1) || digits;
-    v := v / 62;
-  END LOOP;
-  RETURN body || digits;
-END
-$f$;
+-- To forge a key of the right shape with a wrong secret.
+\ir sql/fixtures/checksum.sql
 
 CREATE ROLE regress_leak_admin NOLOGIN;
 CREATE ROLE regress_leak_member NOLOGIN;
@@ -87,10 +57,10 @@ SELECT insight.report_leaked(NULL) AS null_key,
        insight.report_leaked(:'uk' || ' ') AS trailing_space,
        insight.report_leaked(upper(:'uk')) AS upper_case;
 -- Right shape and checksum, right lookup id, wrong secret: false.
-SELECT insight.report_leaked(leak_with_checksum(left(:'uk', 25) || repeat('A', 43))) AS wrong_secret;
-SELECT leak_with_checksum(left(:'uk', 68)) = :'uk' AS checksum_reproduced;
+SELECT insight.report_leaked(regress_with_checksum(left(:'uk', 25) || repeat('A', 43))) AS wrong_secret;
+SELECT regress_with_checksum(left(:'uk', 68)) = :'uk' AS checksum_reproduced;
 -- A user key's text under the organization prefix is not that key.
-SELECT insight.report_leaked(leak_with_checksum('ik_org_' || substr(:'uk', 9, 60))) AS wrong_kind;
+SELECT insight.report_leaked(regress_with_checksum('ik_org_' || substr(:'uk', 9, 60))) AS wrong_kind;
 RESET ROLE;
 SELECT count(*) - :audit_rows_before AS audit_rows_written FROM insight.audit_log;
 SELECT code FROM insight.verify(:'uk');
@@ -156,7 +126,5 @@ SELECT count(*) AS audit_rows_with_key FROM insight.audit_log a
  WHERE strpos(a::text, substr(:'uk', 26, 43)) > 0 OR strpos(a::text, substr(:'ok', 25, 43)) > 0
     OR strpos(a::text, substr(:'expired', 26, 43)) > 0 OR strpos(a::text, substr(:'orphan', 26, 43)) > 0;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_leaked_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_leak_admin, regress_leak_member, regress_leak_nobody;

@@ -5,24 +5,12 @@
 -- removed and counts them, and keys generated after the re-adding stay VALID.
 -- An event queued by 1.1 (no cut-off) is applied by the membership rule. No
 -- worker here: the cascades wait for apply_cascades(). Own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_readd_db;
-\c regress_readd_db
-SET client_min_messages = warning;
+\set own_db regress_readd_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
-CREATE TABLE ids (name text PRIMARY KEY, id uuid NOT NULL);
-CREATE FUNCTION id(text) RETURNS uuid LANGUAGE sql STABLE AS $$SELECT id FROM public.ids WHERE name = $1$$;
-CREATE FUNCTION name_of(uuid) RETURNS text LANGUAGE sql STABLE AS $$SELECT name FROM public.ids WHERE id = $1$$;
-CREATE TABLE issued (name text PRIMARY KEY, key_id uuid NOT NULL, api_key text NOT NULL);
-CREATE FUNCTION issue(who text, org text, name text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM insight.act_as(id(who));
-  INSERT INTO issued SELECT issue.name, g.key_id, g.api_key FROM insight.generate_user_key(id(org), issue.name) g;
-  PERFORM insight.reset_principal();
-END $$;
+\ir sql/fixtures/issued_keys.sql
 CREATE FUNCTION verified(key_name text) RETURNS text LANGUAGE sql AS
 $$SELECT concat_ws(' ', v.code, v.role) FROM issued i, insight.verify(i.api_key) v WHERE i.name = key_name$$;
 CREATE FUNCTION queue() RETURNS TABLE (event text, who text, org text, state text, keys_done bigint)
@@ -131,7 +119,5 @@ SELECT insight.apply_cascades() AS applied;
 SELECT event, state, keys_done FROM insight.cascade_queue ORDER BY id DESC LIMIT 1;
 SELECT stored_keys();
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_readd_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 RESET client_min_messages;

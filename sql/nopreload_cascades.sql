@@ -7,17 +7,7 @@ CREATE EXTENSION insight_keys CASCADE;
 SELECT insight._worker_loaded() AS worker_loaded;
 SELECT count(*) AS launchers FROM pg_stat_activity WHERE backend_type LIKE 'insight_keys%';
 
-CREATE TABLE ids (name text PRIMARY KEY, id uuid NOT NULL);
-CREATE FUNCTION id(text) RETURNS uuid LANGUAGE sql STABLE AS $$SELECT id FROM public.ids WHERE name = $1$$;
-CREATE TABLE issued (name text PRIMARY KEY, key_id uuid NOT NULL, api_key text NOT NULL);
-CREATE FUNCTION issue(who text, org text, name text) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM insight.act_as(id(who));
-  INSERT INTO issued SELECT issue.name, g.key_id, g.api_key FROM insight.generate_user_key(id(org), issue.name) g;
-  PERFORM insight.reset_principal();
-END $$;
-CREATE FUNCTION code(key_name text) RETURNS text LANGUAGE sql AS
-$$SELECT v.code FROM issued i, insight.verify(i.api_key) v WHERE i.name = key_name$$;
+\ir sql/fixtures/issued_keys.sql
 CREATE FUNCTION queue() RETURNS TABLE (event text, state text, keys_done bigint, attempts int, failed_with text)
 LANGUAGE sql AS $$SELECT event, state, keys_done, attempts, last_error FROM insight.cascades ORDER BY id$$;
 

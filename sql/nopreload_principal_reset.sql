@@ -2,11 +2,8 @@
 -- call of an extension function: DISCARD ALL, RESET ALL and SET SESSION
 -- AUTHORIZATION forget the principal all the same (docs/SECURITY.md,
 -- "Binding of the principal").
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_nopreload_pr_db;
-\c regress_nopreload_pr_db
-SET client_min_messages = warning;
+\set own_db regress_nopreload_pr_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 CREATE ROLE regress_nopreload_pr_app NOLOGIN;
@@ -26,7 +23,5 @@ SET SESSION AUTHORIZATION regress_nopreload_pr_app;
 RESET SESSION AUTHORIZATION;
 SELECT kind, via FROM insight.whoami();
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_nopreload_pr_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_nopreload_pr_app;

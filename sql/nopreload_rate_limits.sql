@@ -2,11 +2,8 @@
 -- is not available (callers refuse it, RATE_LIMITED), never let through
 -- unlimited; insight.stats says the table is not there (docs/SECURITY.md,
 -- "Rate limits").
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_nopreload_rl_db;
-\c regress_nopreload_rl_db
-SET client_min_messages = warning;
+\set own_db regress_nopreload_rl_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 SELECT allowed, available, remaining, reset FROM insight._rate_limit_consume(gen_random_uuid(), 100, '1 minute');
@@ -20,7 +17,5 @@ SET ROLE regress_nopreload_rl_stranger;
 SELECT insight._rate_limit_consume(gen_random_uuid(), 1, '1 minute');
 RESET ROLE;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_nopreload_rl_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_nopreload_rl_stranger;

@@ -5,11 +5,8 @@
 -- exists (most-common values, histogram bounds); without them, the estimate
 -- for a value that exists equals the one for a value that does not.
 -- Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_planstats_db;
-\c regress_planstats_db
-SET client_min_messages = warning;
+\set own_db regress_planstats_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 CREATE ROLE regress_planstats_stranger NOLOGIN;
@@ -73,7 +70,5 @@ SELECT pg_temp.estimate($$SELECT id FROM insight.organizations WHERE name < 'org
        AS org_name_hidden;
 RESET ROLE;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_planstats_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_planstats_stranger;

@@ -5,23 +5,11 @@
 -- none of them may set a principal (42501). DISCARD ALL, RESET ALL and
 -- SET/RESET SESSION AUTHORIZATION forget the principal. See docs/SECURITY.md,
 -- "Binding of the principal".
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_sec_pb_db;
-\c regress_sec_pb_db
-SET client_min_messages = warning;
+\set own_db regress_sec_pb_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
--- 'ok' or 'SQLSTATE: message', as in 00_setup.
-CREATE FUNCTION public.regress_try(stmt text) RETURNS text
-LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
+\ir sql/fixtures/regress_try.sql
 
 CREATE ROLE regress_sec_pb_app NOLOGIN;       -- the trusted application
 GRANT insight_trusted_app TO regress_sec_pb_app;
@@ -170,7 +158,5 @@ RESET ALL;
 SELECT kind, via FROM insight.whoami();
 RESET ROLE;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_sec_pb_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_sec_pb_app, regress_sec_pb_stranger, regress_sec_pb_mallory;

@@ -4,11 +4,8 @@
 -- CREATE EXTENSION refuses a schema insight prepared by someone else
 -- (CVE-2022-2625 class).
 SELECT current_user AS regress_superuser \gset
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_sec_cat_db;
-\c regress_sec_cat_db
-SET client_min_messages = warning;
+\set own_db regress_sec_cat_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -147,9 +144,7 @@ SELECT count(*) AS organizations, (SELECT count(*) FROM insight.users) AS users,
        (SELECT bool_or(is_platform_admin) FROM insight.users) AS any_admin
   FROM insight.organizations;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_sec_cat_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_sec_cat_stranger;
 RESET client_min_messages;
 

@@ -8,11 +8,8 @@
 -- platform admin (docs/SECURITY.md, "What an org admin learns about its
 -- members").
 -- Runs in its own database so that nothing else moves the counters.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_exist_db;
-\c regress_exist_db
-SET client_min_messages = warning;
+\set own_db regress_exist_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -29,31 +26,10 @@ SET ROLE regress_exist_member;
 SELECT api_key AS member_key FROM insight.generate_user_key(:'own', 'mine') \gset
 RESET ROLE;
 
--- A key text with a valid checksum: body || CRC-32 in 6 base62 digits.
-CREATE FUNCTION pg_temp.with_checksum(body text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  bytes bytea := convert_to(body, 'UTF8');
-  crc bigint := 4294967295;
-  digits text := '';
-BEGIN
-  FOR i IN 0 .. length(bytes) - 1 LOOP
-    crc := crc # get_byte(bytes, i);
-    FOR k IN 1 .. 8 LOOP
-      IF (crc & 1) = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
-    END LOOP;
-  END LOOP;
-  crc := crc # 4294967295;
-  FOR i IN 1 .. 6 LOOP
-    digits := substr(alphabet, (crc % 62)::int + 1, 1) || digits;
-    crc := crc / 62;
-  END LOOP;
-  RETURN body || digits;
-END
-$f$;
+\ir sql/fixtures/checksum.sql
 -- the member's lookup id with another secret, and a lookup id nobody has
-SELECT pg_temp.with_checksum(left(:'member_key', 25) || repeat('Z', 43)) AS wrong_secret,
-       pg_temp.with_checksum('ik_user_' || repeat('Q', 16) || '_' || repeat('Z', 43)) AS unknown_lookup
+SELECT regress_with_checksum(left(:'member_key', 25) || repeat('Z', 43)) AS wrong_secret,
+       regress_with_checksum('ik_user_' || repeat('Q', 16) || '_' || repeat('Z', 43)) AS unknown_lookup
 \gset
 -- How verifying `key` n times moves this backend's cache counters.
 CREATE FUNCTION pg_temp.cache_trace(key text, n int,
@@ -92,27 +68,19 @@ SELECT 'real key' AS probe, * FROM pg_temp.cache_trace(:'member_key', 1);
 RESET insight.verify_cache_size;
 
 -- ---------------------------------------------------------------- foreign = unknown
-CREATE FUNCTION pg_temp.answer(stmt text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-  EXECUTE stmt;
-  RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-  RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$f$;
-GRANT EXECUTE ON FUNCTION pg_temp.answer(text) TO PUBLIC;
+\ir sql/fixtures/regress_try.sql
 \set unknown_id '00000000-0000-4000-8000-00000000abcd'
 SET ROLE regress_exist_member;
-SELECT pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
-       pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
-SELECT pg_temp.answer(format('SELECT insight.generate_user_key(%L, %L)', :'foreign_org', 'x')) AS user_key_foreign,
-       pg_temp.answer(format('SELECT insight.generate_user_key(%L, %L)', :'unknown_id', 'x')) AS user_key_unknown;
+SELECT regress_try(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
+       regress_try(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
+SELECT regress_try(format('SELECT insight.generate_user_key(%L, %L)', :'foreign_org', 'x')) AS user_key_foreign,
+       regress_try(format('SELECT insight.generate_user_key(%L, %L)', :'unknown_id', 'x')) AS user_key_unknown;
 RESET ROLE;
 SET ROLE regress_exist_admin;
-SELECT pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
-       pg_temp.answer(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
-SELECT pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'foreign_org', 'x')) AS org_key_foreign,
-       pg_temp.answer(format('SELECT insight.generate_org_key(%L, %L)', :'unknown_id', 'x')) AS org_key_unknown;
+SELECT regress_try(format('SELECT insight.revoke_key(%L)', :'foreign_key')) AS revoke_foreign,
+       regress_try(format('SELECT insight.revoke_key(%L)', :'unknown_id')) AS revoke_unknown;
+SELECT regress_try(format('SELECT insight.generate_org_key(%L, %L)', :'foreign_org', 'x')) AS org_key_foreign,
+       regress_try(format('SELECT insight.generate_org_key(%L, %L)', :'unknown_id', 'x')) AS org_key_unknown;
 RESET ROLE;
 
 -- ---------------------------------------------------------------- what membership reveals
@@ -123,24 +91,24 @@ CREATE ROLE regress_exist_padmin NOLOGIN;
 SELECT insight.create_user('exist-padmin@example.com', 'Pat', true, 'regress_exist_padmin') AS padmin \gset
 SELECT insight.create_user('exist-outsider@example.com', 'Otto') AS outsider \gset
 SET ROLE regress_exist_admin;
-SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_only')) AS add_platform_admin,
-       pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS add_unknown;
-SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'outsider', :'own', 'read_write')) AS add_outsider,
-       pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'member', :'own', 'read_only')) AS change_member;
+SELECT regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_only')) AS add_platform_admin,
+       regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS add_unknown;
+SELECT regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'outsider', :'own', 'read_write')) AS add_outsider,
+       regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'member', :'own', 'read_only')) AS change_member;
 -- what the org admin reads of its members: id, email, display name, role ...
 SELECT u.id = :'outsider' AS is_outsider, u.email, u.display_name, m.role
   FROM insight.users u JOIN insight.memberships m ON m.user_id = u.id AND m.org_id = :'own'
  ORDER BY u.email;
 -- ... never the platform-admin flag or the db_role, of anyone
-SELECT pg_temp.answer('SELECT is_platform_admin FROM insight.users') AS platform_admin_flag,
-       pg_temp.answer('SELECT db_role FROM insight.users') AS db_role;
+SELECT regress_try('SELECT is_platform_admin FROM insight.users') AS platform_admin_flag,
+       regress_try('SELECT db_role FROM insight.users') AS db_role;
 SELECT email, is_platform_admin, db_role FROM insight.user_accounts ORDER BY email;
 RESET ROLE;
 -- a platform admin whom a platform-wide principal made a member is a member:
 -- its role is the org admin's to change, and it shows only like any member
 SELECT insight.set_membership(:'padmin', :'own', 'read_only');
 SET ROLE regress_exist_admin;
-SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_write')) AS change_platform_admin_member;
+SELECT regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'padmin', :'own', 'read_write')) AS change_platform_admin_member;
 SELECT u.email, u.display_name, m.role
   FROM insight.users u JOIN insight.memberships m ON m.user_id = u.id AND m.org_id = :'own'
  WHERE u.id = :'padmin';
@@ -152,11 +120,10 @@ RESET ROLE;
 -- a platform admin reads every account, and adds by uuid as before
 SET ROLE regress_exist_padmin;
 SELECT email, display_name, is_platform_admin, db_role FROM insight.user_accounts ORDER BY email;
-SELECT pg_temp.answer(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS padmin_adds_unknown;
+SELECT regress_try(format('SELECT insight.set_membership(%L, %L, %L)', :'unknown_id', :'own', 'read_only')) AS padmin_adds_unknown;
 RESET ROLE;
 SELECT u.email, m.role FROM insight.memberships m JOIN insight.users u ON u.id = m.user_id
  WHERE m.org_id = :'own' ORDER BY u.email;
 
-\c :regress_db
-DROP DATABASE regress_exist_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_exist_member, regress_exist_admin, regress_exist_padmin;

@@ -5,11 +5,8 @@
 -- refused (42501) and change nothing; a prepared statement answers for the
 -- role that executes it, not the one that prepared it.
 SELECT current_user AS regress_superuser \gset
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_sec_pv_db;
-\c regress_sec_pv_db
-SET client_min_messages = warning;
+\set own_db regress_sec_pv_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -273,7 +270,5 @@ EXECUTE in_key_txn;
 RESET ROLE;
 DEALLOCATE ALL;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_sec_pv_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_sec_pv_alice, regress_sec_pv_bob, regress_sec_pv_stranger;

@@ -4,11 +4,8 @@
 -- sets, and every fixed function answers exactly as with a clean path.
 -- Runs in its own database so the rows it sees are its own.
 SELECT current_user AS regress_superuser \gset
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_sec_sp_db;
-\c regress_sec_sp_db
-SET client_min_messages = warning;
+\set own_db regress_sec_sp_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -251,8 +248,6 @@ SELECT name FROM insight.keys ORDER BY name;
 \c - :regress_superuser
 SELECT count(*) AS shadows_that_ran FROM regress_sec_evil.log;
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_sec_sp_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_sec_sp_evil, regress_sec_sp_alice, regress_sec_sp_bob, regress_sec_sp_app,
           regress_sec_sp_stranger;

@@ -5,11 +5,8 @@
 -- READ ONLY transaction; uses reach api_keys.last_used_at through
 -- insight.flush_last_used(); insight.stats counts each result code.
 -- Runs in its own database so that the counters move only with this file.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_vcache_db;
-\c regress_vcache_db
-SET client_min_messages = warning;
+\set own_db regress_vcache_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -45,29 +42,9 @@ UNION ALL SELECT code FROM insight.verify(repeat('x', 100000));
 SELECT capacity, entries, hits, misses, evictions FROM insight.verify_cache_status();
 -- A wrong secret with a real lookup id and a valid checksum is NOT_FOUND
 -- even when the key is cached.
-CREATE FUNCTION pg_temp.with_checksum(body text) RETURNS text LANGUAGE plpgsql AS $f$
-DECLARE
-  alphabet text := '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  bytes bytea := convert_to(body, 'UTF8');
-  crc bigint := 4294967295;
-  digits text := '';
-BEGIN
-  FOR i IN 0 .. length(bytes) - 1 LOOP
-    crc := crc # get_byte(bytes, i);
-    FOR k IN 1 .. 8 LOOP
-      IF (crc & 1) = 1 THEN crc := (crc >> 1) # 3988292384; ELSE crc := crc >> 1; END IF;
-    END LOOP;
-  END LOOP;
-  crc := crc # 4294967295;
-  FOR i IN 1 .. 6 LOOP
-    digits := substr(alphabet, (crc % 62)::int + 1, 1) || digits;
-    crc := crc / 62;
-  END LOOP;
-  RETURN body || digits;
-END
-$f$;
+\ir sql/fixtures/checksum.sql
 SELECT v.code FROM vcache_keys k,
-       LATERAL insight.verify(pg_temp.with_checksum(left(k.api_key, 25) || repeat('Z', 43))) v
+       LATERAL insight.verify(regress_with_checksum(left(k.api_key, 25) || repeat('Z', 43))) v
  WHERE k.n = 10;
 SELECT v.code FROM vcache_keys k, LATERAL insight.verify(k.api_key) v WHERE k.n = 10;
 -- Size 0 disables the cache; verify still answers.
@@ -189,6 +166,5 @@ RESET ROLE;
 SELECT code, role FROM insight.verify(:'fresh_key');
 SELECT entries FROM insight.verify_cache_status();
 
-\c :regress_db
-DROP DATABASE regress_vcache_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_vcache_user;

@@ -3,11 +3,8 @@
 -- change it; the cache lives in its own memory context, named in
 -- pg_backend_memory_contexts, and a smaller size gives the memory back.
 -- Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_vcmem_db;
-\c regress_vcmem_db
-SET client_min_messages = warning;
+\set own_db regress_vcmem_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 CREATE ROLE regress_vcmem_user NOLOGIN;
@@ -44,7 +41,5 @@ SELECT capacity FROM insight.verify_cache_status();
 SELECT name, total_bytes > 10000 * 100 AS holds_the_slots
   FROM pg_backend_memory_contexts WHERE name = 'insight_keys verify cache';
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_vcmem_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql
 DROP ROLE regress_vcmem_user;

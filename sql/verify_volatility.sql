@@ -3,11 +3,8 @@
 -- the planner evaluate it once per statement (here as an index condition), so
 -- a key revoked by a function earlier in the same statement still answered
 -- VALID for the rest of it. Runs in its own database.
-\set regress_db :DBNAME
-SET client_min_messages = warning;
-CREATE DATABASE regress_volatility_db;
-\c regress_volatility_db
-SET client_min_messages = warning;
+\set own_db regress_volatility_db
+\ir sql/fixtures/own_database.sql
 CREATE EXTENSION insight_keys CASCADE;
 RESET client_min_messages;
 
@@ -42,6 +39,4 @@ SELECT a.step, a.code,
 RESET enable_seqscan;
 SELECT code FROM insight.verify((SELECT api_key FROM vol_key));
 
-\c :regress_db
-SET client_min_messages = warning;
-DROP DATABASE regress_volatility_db WITH (FORCE);
+\ir sql/fixtures/own_database_end.sql

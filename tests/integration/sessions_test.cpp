@@ -175,6 +175,52 @@ struct Key {
   std::string text;
 };
 
+// insight.authenticate(key) in s, for the transaction or, with scope
+// "session", for the session.
+void Authenticate(Session& s, const std::string& key, const std::string& scope = "") {
+  s.Exec("SELECT * FROM insight.authenticate(" + Quote(s, key) +
+         (scope.empty() ? std::string() : ", '" + scope + "'") + ")");
+}
+
+// The row insight.authenticate(key) answers in s.
+VerifyRow AuthenticateRow(Session& s, const std::string& key) {
+  return VerifyRowOf(s.Exec(std::string("SELECT ") + kVerifyColumns +
+                            " FROM insight.authenticate(" + Quote(s, key) + ")"));
+}
+
+// The SQLSTATE insight.authenticate(key) fails with in s ("" if it succeeds).
+std::string AuthenticateError(Session& s, const std::string& key, std::string* message) {
+  return s.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(s, key) + ")", message);
+}
+
+// insight.verify($1) with the key (or NULL) as a libpq parameter.
+template <typename Param>
+VerifyRow VerifyParam(Session& s, Param&& key) {
+  return VerifyRowOf(
+      s.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
+                   std::forward<Param>(key)));
+}
+
+// Opens a transaction in holder that holds a share lock on the rows of keys,
+// so that no cascade (worker or apply_cascades) deletes them until holder
+// commits: an answer then comes from the owner's state, not from a key's
+// absence. Fails the test unless every row is there; call it in
+// ASSERT_NO_FATAL_FAILURE.
+void HoldKeyRows(Session& holder, const std::vector<Key>& keys) {
+  std::set<std::string> want, held;
+  std::string ids;
+  for (const Key& k : keys) {
+    want.insert(k.id);
+    ids += (ids.empty() ? "'" : ", '") + k.id + "'";
+  }
+  holder.Begin();
+  for (const auto& row :
+       holder.Exec("SELECT id::text FROM insight.api_keys WHERE id IN (" + ids + ") FOR SHARE")) {
+    held.insert(row[0].as<std::string>());
+  }
+  ASSERT_EQ(held, want);
+}
+
 // Identities and keys made by the operator (the superuser session), each test
 // with its own organization and users so that tests never share state.
 class SessionsTest : public ::testing::Test {
@@ -230,15 +276,35 @@ class SessionsTest : public ::testing::Test {
 
   void Revoke(const Key& key) { admin_->Exec("SELECT insight.revoke_key('" + key.id + "')"); }
 
+  // The principal of s cannot revoke key: revoke_key answers as for a key that
+  // does not exist (P0002), and the key stays valid.
+  void ExpectCannotRevoke(Session& s, const Key& key) {
+    std::string message;
+    EXPECT_EQ(s.ErrorOf("SELECT insight.revoke_key('" + key.id + "')", &message), "P0002")
+        << message;
+    EXPECT_EQ(Verify(*admin_, key.text).code, "VALID");
+  }
+
+  // A new organization, a user with `role` in it and a user key of theirs.
+  struct Member {
+    std::string org, user;
+    Key key;
+  };
+  Member NewMember(const std::string& role) {
+    Member m;
+    m.org = CreateOrg();
+    m.user = CreateUser(m.org, role);
+    m.key = UserKey(m.user, m.org);
+    return m;
+  }
+
   std::unique_ptr<Session> admin_;
 };
 
 // Revoke deletes the key permanently and at once; the next
 // verification anywhere answers NOT_FOUND.
 TEST_F(SessionsTest, KeyRevokedInOneSessionIsNotFoundInAnotherOnItsNextStatement) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_write");
   Key other = UserKey(user, org);
 
   Session b(AppDsn());
@@ -290,9 +356,7 @@ TEST_F(SessionsTest, KeyRevokedWhileAnotherSessionIsInsideATransaction) {
 // backend) sees the revocation, the owner's deletion and role changes on its
 // next statement.
 TEST_F(SessionsTest, EveryWarmedSessionSeesChangesOnItsNextStatement) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "org_admin");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("org_admin");
   Key revoked = UserKey(user, org);
 
   std::vector<std::unique_ptr<Session>> sessions;
@@ -314,10 +378,7 @@ TEST_F(SessionsTest, EveryWarmedSessionSeesChangesOnItsNextStatement) {
   for (auto& s : sessions) EXPECT_EQ(Verify(*s, key.text).role, "read_write");
 
   Session holder(AdminDsn());
-  holder.Begin();
-  ASSERT_EQ(
-      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
-      key.id);
+  ASSERT_NO_FATAL_FAILURE(HoldKeyRows(holder, {key}));
   admin_->Exec("SELECT insight.delete_user('" + user + "')");
   for (auto& s : sessions) EXPECT_EQ(Verify(*s, key.text).code, "OWNER_INACTIVE");
   holder.Commit();
@@ -326,9 +387,7 @@ TEST_F(SessionsTest, EveryWarmedSessionSeesChangesOnItsNextStatement) {
 // A DBA may change the identity tables with plain SQL; warmed
 // sessions follow those changes exactly as they follow the functions.
 TEST_F(SessionsTest, DirectTableChangesByADbaReachWarmedSessions) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "org_admin");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("org_admin");
   Key doomed = OrgKey(org);
 
   Session b(AppDsn());
@@ -348,10 +407,7 @@ TEST_F(SessionsTest, DirectTableChangesByADbaReachWarmedSessions) {
   EXPECT_EQ(Verify(b, doomed.text).code, "NOT_FOUND");
 
   Session holder(AdminDsn());
-  holder.Begin();
-  ASSERT_EQ(
-      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
-      key.id);
+  ASSERT_NO_FATAL_FAILURE(HoldKeyRows(holder, {key}));
   admin_->Exec("DELETE FROM insight.users WHERE id = '" + user + "'");
   EXPECT_EQ(Verify(b, key.text).code, "OWNER_INACTIVE");
   holder.Commit();
@@ -381,8 +437,7 @@ TEST_F(SessionsTest, ConcurrentVerifiersSeeARevocationOnceItHasCommitted) {
         Session s(AppDsn());
         // This session acts through another key of the same owner, for the
         // whole session; it must lose sight of `key` as well.
-        s.Exec("SELECT * FROM insight.authenticate(" + Quote(s, principal_key.text) +
-               ", 'session')");
+        Authenticate(s, principal_key.text, "session");
         for (int i = 0; i < kWarmRounds; i++) {
           if (Verify(s, key.text).code != "VALID") errors[t] += "not VALID before revocation; ";
         }
@@ -418,13 +473,11 @@ TEST_F(SessionsTest, ConcurrentVerifiersSeeARevocationOnceItHasCommitted) {
 // A key whose expiry a DBA moves into the past answers EXPIRED in a warmed
 // session at once, and a session principal acting through it stops acting.
 TEST_F(SessionsTest, ExpiryMovedIntoThePastReachesWarmedSessions) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_write");
 
   Session b(AppDsn());
   Session acting(AppDsn());
-  acting.Exec("SELECT * FROM insight.authenticate(" + Quote(acting, key.text) + ", 'session')");
+  Authenticate(acting, key.text, "session");
   for (int round = 0; round < 3; round++) {
     EXPECT_EQ(Verify(b, key.text).code, "VALID");
     EXPECT_EQ(WhoamiOf(acting).key_id, key.id);
@@ -475,9 +528,7 @@ TEST_F(SessionsTest, UncommittedRevocationIsSeenOnlyByItsOwnSession) {
 
 // The same for a user deleted in an open transaction.
 TEST_F(SessionsTest, UncommittedUserDeletionIsSeenOnlyByItsOwnSession) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_only");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_only");
 
   Session b(AppDsn());
   EXPECT_EQ(Verify(b, key.text).code, "VALID");
@@ -498,9 +549,7 @@ TEST_F(SessionsTest, UncommittedUserDeletionIsSeenOnlyByItsOwnSession) {
 // format check), is unknown: whatever a backend remembers about the lookup id
 // must not vouch for a different secret.
 TEST_F(SessionsTest, ForgedSecretForAKnownLookupIdIsNotFound) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key user_key = UserKey(user, org);
+  auto [org, user, user_key] = NewMember("read_write");
   Key org_key = OrgKey(org);
 
   Session b(AppDsn());
@@ -525,8 +574,7 @@ TEST_F(SessionsTest, ForgedSecretForAKnownLookupIdIsNotFound) {
     EXPECT_EQ(v.code, "NOT_FOUND");
     EXPECT_EQ(v.key_id, "");
     std::string message;
-    EXPECT_EQ(b.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(b, forged) + ")", &message),
-              "28000");
+    EXPECT_EQ(AuthenticateError(b, forged, &message), "28000");
     EXPECT_EQ(Verify(b, key.text).code, "VALID");
   }
 }
@@ -534,9 +582,7 @@ TEST_F(SessionsTest, ForgedSecretForAKnownLookupIdIsNotFound) {
 // By default the principal lasts until the end of the transaction
 // (safe behind a transaction-mode pooler).
 TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_only");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_only");
 
   Session app(AppDsn());
   ASSERT_EQ(app.Scalar("SELECT current_user"), "integ_app");
@@ -546,9 +592,7 @@ TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
 
   app.Begin();
-  VerifyRow auth =
-      VerifyRowOf(app.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate(" +
-                           Quote(app, key.text) + ")"));
+  VerifyRow auth = AuthenticateRow(app, key.text);
   EXPECT_EQ(auth.code, "VALID");
   EXPECT_EQ(auth.key_id, key.id);
   Whoami in_tx = WhoamiOf(app);
@@ -570,12 +614,12 @@ TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
 
   // Same after ROLLBACK, and after an autocommit statement (its own transaction).
   app.Begin();
-  app.Exec("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ")");
+  Authenticate(app, key.text);
   EXPECT_EQ(WhoamiOf(app).kind, "user");
   app.Rollback();
   EXPECT_EQ(WhoamiOf(app).kind, "nobody");
 
-  app.Exec("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ")");
+  Authenticate(app, key.text);
   EXPECT_EQ(WhoamiOf(app).kind, "nobody");
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
 }
@@ -583,13 +627,11 @@ TEST_F(SessionsTest, PrincipalSetByAuthenticateIsGoneAfterCommit) {
 // A session-long principal is asked for explicitly, and a
 // leaked key cannot outlive its own revocation.
 TEST_F(SessionsTest, SessionScopeSurvivesCommitAndStopsTheMomentTheKeyIsRevoked) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "org_admin");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("org_admin");
   Key org_key = OrgKey(org);
 
   Session app(AppDsn());
-  app.Exec("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ", 'session')");
+  Authenticate(app, key.text, "session");
   Whoami w = WhoamiOf(app);
   EXPECT_EQ(w.kind, "user");
   EXPECT_EQ(w.via, "api_key");
@@ -615,10 +657,7 @@ TEST_F(SessionsTest, SessionScopeSurvivesCommitAndStopsTheMomentTheKeyIsRevoked)
   EXPECT_EQ(revoked.role, "");
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{});
   // Nor can it act: the org key it saw a moment ago is now unknown to it.
-  std::string message;
-  EXPECT_EQ(app.ErrorOf("SELECT insight.revoke_key('" + org_key.id + "')", &message), "P0002")
-      << message;
-  EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
+  ExpectCannotRevoke(app, org_key);
 }
 
 // The principal lives in the backend's own memory. Interleaved
@@ -634,11 +673,11 @@ TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
   Session a(AppDsn());
   Session b(AppDsn());
   a.Begin();
-  a.Exec("SELECT * FROM insight.authenticate(" + Quote(a, key_a.text) + ")");
+  Authenticate(a, key_a.text);
   b.Begin();
   EXPECT_EQ(WhoamiOf(b).kind, "nobody");
   EXPECT_EQ(VisibleKeyIds(b), std::set<std::string>{});
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key_b.text) + ")");
+  Authenticate(b, key_b.text);
 
   Whoami wa = WhoamiOf(a);
   Whoami wb = WhoamiOf(b);
@@ -662,9 +701,9 @@ TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
   EXPECT_EQ(WhoamiOf(a).kind, "nobody");
 
   // Session scope in A, transaction scope in B, then B resets its own.
-  a.Exec("SELECT * FROM insight.authenticate(" + Quote(a, key_a.text) + ", 'session')");
+  Authenticate(a, key_a.text, "session");
   b.Begin();
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key_b.text) + ")");
+  Authenticate(b, key_b.text);
   b.Exec("SELECT insight.reset_principal()");
   EXPECT_EQ(WhoamiOf(b).kind, "nobody");
   EXPECT_EQ(WhoamiOf(a).key_id, key_a.id);
@@ -680,9 +719,7 @@ TEST_F(SessionsTest, TwoSessionsNeverSeeEachOthersPrincipal) {
 // apply_cascades) cannot delete it during the check: the answer must come
 // from the owner's state, not from the key's absence.
 TEST_F(SessionsTest, UserDeletedInOneSessionIsOwnerInactiveInAnotherImmediately) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "org_admin");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("org_admin");
   Key org_key = OrgKey(org);
 
   Session b(AppDsn());
@@ -690,10 +727,7 @@ TEST_F(SessionsTest, UserDeletedInOneSessionIsOwnerInactiveInAnotherImmediately)
   EXPECT_EQ(Verify(b, key.text).role, "org_admin");
 
   Session holder(AdminDsn());
-  holder.Begin();
-  ASSERT_EQ(
-      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
-      key.id);
+  ASSERT_NO_FATAL_FAILURE(HoldKeyRows(holder, {key}));
 
   admin_->Exec("SELECT insight.delete_user('" + user + "')");
 
@@ -705,26 +739,20 @@ TEST_F(SessionsTest, UserDeletedInOneSessionIsOwnerInactiveInAnotherImmediately)
   // The organization key (generated by the operator) keeps working.
   EXPECT_EQ(Verify(b, org_key.text).code, "VALID");
   std::string message;
-  EXPECT_EQ(b.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(b, key.text) + ")", &message),
-            "28000");
+  EXPECT_EQ(AuthenticateError(b, key.text, &message), "28000");
   holder.Commit();
 }
 
 // Removing the membership (not the user) has the same immediate effect.
 TEST_F(SessionsTest, MembershipRemovedInOneSessionIsOwnerInactiveInAnother) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_write");
 
   Session b(AppDsn());
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key.text) + ", 'session')");
+  Authenticate(b, key.text, "session");
   EXPECT_EQ(WhoamiOf(b).key_id, key.id);
 
   Session holder(AdminDsn());
-  holder.Begin();
-  ASSERT_EQ(
-      holder.Scalar("SELECT id::text FROM insight.api_keys WHERE id = '" + key.id + "' FOR SHARE"),
-      key.id);
+  ASSERT_NO_FATAL_FAILURE(HoldKeyRows(holder, {key}));
   admin_->Exec("SELECT insight.remove_membership('" + user + "', '" + org + "')");
 
   EXPECT_EQ(Verify(b, key.text).code, "OWNER_INACTIVE");
@@ -735,13 +763,11 @@ TEST_F(SessionsTest, MembershipRemovedInOneSessionIsOwnerInactiveInAnother) {
 // A role change reaches a key principal of another session on its next
 // statement: a user key carries no permissions of its own (README "Roles and permissions").
 TEST_F(SessionsTest, RoleChangeReachesAnotherSessionsKeyPrincipalAtOnce) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "org_admin");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("org_admin");
   Key org_key = OrgKey(org);
 
   Session b(AppDsn());
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key.text) + ", 'session')");
+  Authenticate(b, key.text, "session");
   EXPECT_EQ(WhoamiOf(b).role, "org_admin");
   EXPECT_EQ(VisibleKeyIds(b), (std::set<std::string>{key.id, org_key.id}));
 
@@ -755,24 +781,17 @@ TEST_F(SessionsTest, RoleChangeReachesAnotherSessionsKeyPrincipalAtOnce) {
 // An organization deleted in one session: its keys (both kinds) answer
 // OWNER_INACTIVE in another at once, before any cascade removed them.
 TEST_F(SessionsTest, OrganizationDeletedInOneSessionDisablesItsKeysInAnother) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key user_key = UserKey(user, org);
+  auto [org, user, user_key] = NewMember("read_write");
   Key org_key = OrgKey(org);
 
   Session b(AppDsn());
   EXPECT_EQ(Verify(b, user_key.text).code, "VALID");
   EXPECT_EQ(Verify(b, org_key.text).code, "VALID");
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, org_key.text) + ", 'session')");
+  Authenticate(b, org_key.text, "session");
   EXPECT_EQ(WhoamiOf(b).kind, "organization");
 
   Session holder(AdminDsn());
-  holder.Begin();
-  ASSERT_EQ(holder
-                .Exec("SELECT id FROM insight.api_keys WHERE id IN ('" + user_key.id + "', '" +
-                      org_key.id + "') FOR SHARE")
-                .size(),
-            2u);
+  ASSERT_NO_FATAL_FAILURE(HoldKeyRows(holder, {user_key, org_key}));
   admin_->Exec("SELECT insight.delete_organization('" + org + "')");
 
   EXPECT_EQ(Verify(b, user_key.text).code, "OWNER_INACTIVE");
@@ -792,7 +811,7 @@ TEST_F(SessionsTest, PlatformAdminRemovedReachesAnotherSessionAtOnce) {
   Key org_key = OrgKey(org);
 
   Session b(AppDsn());
-  b.Exec("SELECT * FROM insight.authenticate(" + Quote(b, key.text) + ", 'session')");
+  Authenticate(b, key.text, "session");
   EXPECT_EQ(WhoamiOf(b).role, "platform_admin");
   EXPECT_EQ(VisibleKeyIds(b), (std::set<std::string>{key.id, org_key.id}));
 
@@ -800,10 +819,7 @@ TEST_F(SessionsTest, PlatformAdminRemovedReachesAnotherSessionAtOnce) {
 
   EXPECT_EQ(WhoamiOf(b).role, "read_only");
   EXPECT_EQ(VisibleKeyIds(b), std::set<std::string>{key.id});
-  std::string message;
-  EXPECT_EQ(b.ErrorOf("SELECT insight.revoke_key('" + org_key.id + "')", &message), "P0002")
-      << message;
-  EXPECT_EQ(Verify(*admin_, org_key.text).code, "VALID");
+  ExpectCannotRevoke(b, org_key);
 }
 
 // The fixed functions take libpq parameters (the way applications pass a key
@@ -823,30 +839,17 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
   Key key{gen[0][0].as<std::string>(), gen[0][1].as<std::string>()};
 
   Session app(AppDsn());
-  VerifyRow v = VerifyRowOf(app.ExecParams(
-      std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)", key.text));
+  VerifyRow v = VerifyParam(app, key.text);
   EXPECT_EQ(v.code, "VALID");
   EXPECT_EQ(v.key_id, key.id);
   EXPECT_EQ(v.user_id, user);
 
   // NULL, a near miss and garbage as parameters: MALFORMED, never an error.
-  EXPECT_EQ(VerifyRowOf(
-                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
-                               nullptr))
-                .code,
-            "MALFORMED");
+  EXPECT_EQ(VerifyParam(app, nullptr).code, "MALFORMED");
   std::string typo = key.text;
   typo[10] = typo[10] == 'a' ? 'b' : 'a';
-  EXPECT_EQ(
-      VerifyRowOf(app.ExecParams(
-                      std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)", typo))
-          .code,
-      "MALFORMED");
-  EXPECT_EQ(VerifyRowOf(
-                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
-                               std::string(5000, 'x') + "'; DROP TABLE x; --"))
-                .code,
-            "MALFORMED");
+  EXPECT_EQ(VerifyParam(app, typo).code, "MALFORMED");
+  EXPECT_EQ(VerifyParam(app, std::string(5000, 'x') + "'; DROP TABLE x; --").code, "MALFORMED");
 
   // authenticate with both parameters, as a prepared-statement client would.
   app.Begin();
@@ -866,20 +869,14 @@ TEST_F(SessionsTest, ParametersPassedWithLibpqWork) {
   admin_->ExecParams("SELECT insight.act_as($1::uuid)", user);
   admin_->ExecParams("SELECT insight.revoke_key($1::uuid)", key.id);
   admin_->Commit();
-  EXPECT_EQ(VerifyRowOf(
-                app.ExecParams(std::string("SELECT ") + kVerifyColumns + " FROM insight.verify($1)",
-                               key.text))
-                .code,
-            "NOT_FOUND");
+  EXPECT_EQ(VerifyParam(app, key.text).code, "NOT_FOUND");
 }
 
 // Verify never writes on its hot path, so it works where nothing may
 // be written (a hot standby; here, read-only transactions). authenticate and
 // the views must too: an API tier may run against a replica.
 TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {
-  std::string org = CreateOrg();
-  std::string user = CreateUser(org, "read_write");
-  Key key = UserKey(user, org);
+  auto [org, user, key] = NewMember("read_write");
 
   Session app(AppDsn());
   app.Begin();
@@ -887,9 +884,7 @@ TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {
   EXPECT_EQ(app.Scalar("SHOW transaction_read_only"), "on");
   EXPECT_EQ(Verify(app, key.text).code, "VALID");
   EXPECT_EQ(Verify(app, key.text).code, "VALID");
-  VerifyRow auth =
-      VerifyRowOf(app.Exec(std::string("SELECT ") + kVerifyColumns + " FROM insight.authenticate(" +
-                           Quote(app, key.text) + ")"));
+  VerifyRow auth = AuthenticateRow(app, key.text);
   EXPECT_EQ(auth.code, "VALID");
   EXPECT_EQ(WhoamiOf(app).key_id, key.id);
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{key.id});
@@ -898,7 +893,7 @@ TEST_F(SessionsTest, VerifyAndAuthenticateWorkInReadOnlyTransactions) {
   // Every transaction of the session read-only, as on a standby.
   app.Exec("SET default_transaction_read_only = on");
   EXPECT_EQ(Verify(app, key.text).code, "VALID");
-  app.Exec("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ", 'session')");
+  Authenticate(app, key.text, "session");
   EXPECT_EQ(WhoamiOf(app).key_id, key.id);
   EXPECT_EQ(VisibleKeyIds(app), std::set<std::string>{key.id});
 }
@@ -935,9 +930,7 @@ TEST_F(SessionsTest, FailedAuthenticateDoesNotEchoTheKey) {
 
   Session app(AppDsn());
   std::string message;
-  EXPECT_EQ(
-      app.ErrorOf("SELECT * FROM insight.authenticate(" + Quote(app, key.text) + ")", &message),
-      "28000");
+  EXPECT_EQ(AuthenticateError(app, key.text, &message), "28000");
   EXPECT_EQ(message.find(key.text), std::string::npos) << message;
   // Not even the secret part alone.
   EXPECT_EQ(message.find(key.text.substr(24, 43)), std::string::npos) << message;
@@ -963,15 +956,17 @@ TEST_F(SessionsTest, FailedParseLeavesNoKeyInPgStatActivity) {
   EXPECT_THROW(prepare_and_run(), pqxx::sql_error);
   // PQprepare returned after ReadyForQuery, and the backend reports itself
   // idle before sending that: the slot read below is the one it keeps.
-  pqxx::result r = admin_->ExecParams(
-      "SELECT state, query FROM pg_catalog.pg_stat_activity WHERE pid = $1",
-      app.conn().backendpid());
+  pqxx::result r =
+      admin_->ExecParams("SELECT state, query FROM pg_catalog.pg_stat_activity WHERE pid = $1",
+                         app.conn().backendpid());
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0][0].as<std::string>(), "idle");
   std::string shown = r[0][1].as<std::string>();
   EXPECT_EQ(shown.find(key.text.substr(11)), std::string::npos) << shown;
-  EXPECT_EQ(shown.rfind("SELECTT code FROM insight.verify('" + key.text.substr(0, 11) + "...[REDACTED]')", 0),
-            0u)
+  EXPECT_EQ(
+      shown.rfind("SELECTT code FROM insight.verify('" + key.text.substr(0, 11) + "...[REDACTED]')",
+                  0),
+      0u)
       << shown;
 }
 

@@ -11,6 +11,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use InsightFixture qw(preloaded_node start_pgbouncer);
 
 my $pgbouncer = '/usr/sbin/pgbouncer';
 plan skip_all => "pgbouncer not installed at $pgbouncer" unless -x $pgbouncer;
@@ -18,15 +19,8 @@ plan skip_all => "pgbouncer not installed at $pgbouncer" unless -x $pgbouncer;
 my $clients = 8;
 my $rounds = 30;
 
-my $node = PostgreSQL::Test::Cluster->new('pooled');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE app');
+my $node = preloaded_node('pooled', db => 'app');
 $node->safe_psql('app', q{
-  CREATE EXTENSION insight_keys CASCADE;
   CREATE ROLE pb_app LOGIN;  -- the application's login role: no user, not trusted
   CREATE TABLE public.ids (name text PRIMARY KEY, id uuid NOT NULL);
 });
@@ -60,44 +54,10 @@ for my $i (1 .. $clients) {
 }
 
 # pgbouncer on a free loopback port, transaction pooling, 2 server connections.
-my $bdir = PostgreSQL::Test::Utils::tempdir('pgbouncer');
-my $bport = PostgreSQL::Test::Cluster::get_free_port();
-my $pghost = $node->host;
-my $pgport = $node->port;
-append_to_file("$bdir/userlist.txt", qq{"pb_app" ""\n});
-append_to_file("$bdir/pgbouncer.ini", qq{
-[databases]
-app = host=$pghost port=$pgport dbname=app
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bport
-unix_socket_dir =
-auth_type = trust
-auth_file = $bdir/userlist.txt
-pool_mode = transaction
-default_pool_size = 2
-min_pool_size = 0
-reserve_pool_size = 0
-max_client_conn = 50
-max_db_connections = 2
-server_reset_query =
-logfile = $bdir/pgbouncer.log
-pidfile = $bdir/pgbouncer.pid
-});
-my ($bout, $berr) = ('', '');
-my $bouncer = IPC::Run::start([$pgbouncer, "$bdir/pgbouncer.ini"], '>', \$bout, '2>', \$berr);
-my $via_bouncer = "host=127.0.0.1 port=$bport dbname=app user=pb_app";
-
-# Wait until pgbouncer accepts connections (bounded by the default timeout).
-my $ready = 0;
-for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default) {
-  my ($o, $e) = ('', '');
-  IPC::Run::run(['psql', '-XAtq', '-d', $via_bouncer, '-c', 'SELECT 1'], '>', \$o, '2>', \$e);
-  if ($o eq "1\n") { $ready = 1; last; }
-  select(undef, undef, undef, 0.1);
-}
-ok($ready, 'pgbouncer accepts connections') or BAIL_OUT("pgbouncer did not start: $berr");
+my %bouncer = start_pgbouncer($node, bin => $pgbouncer, users => ['pb_app'],
+  pool_mode => 'transaction', pool_size => 2, max_client_conn => 50, server_reset_query => '');
+my ($bdir, $bouncer) = @bouncer{qw(dir handle)};
+my $via_bouncer = "host=127.0.0.1 port=$bouncer{port} dbname=app user=pb_app";
 
 # Each client's script: the same key every round, in four shapes.
 sub client_script {

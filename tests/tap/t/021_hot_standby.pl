@@ -9,31 +9,14 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use InsightFixture qw(preloaded_node create_people);
 
-my $primary = PostgreSQL::Test::Cluster->new('primary');
-$primary->init(allows_streaming => 1);
-$primary->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys'
+my $primary = preloaded_node('primary', init => { allows_streaming => 1 }, db => 'app', conf => q{
 insight.cascade_naptime = 1
 log_min_messages = info
 });
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE DATABASE app');
+create_people($primary, 'app', 'hs');
 $primary->safe_psql('app', q{
-  CREATE EXTENSION insight_keys CASCADE;
-  CREATE ROLE hs_alice LOGIN;
-  CREATE ROLE hs_bob LOGIN;
-  CREATE ROLE hs_app LOGIN IN ROLE insight_trusted_app;
-  CREATE ROLE hs_stranger LOGIN;
-  CREATE TABLE public.ids (name text PRIMARY KEY, id uuid NOT NULL);
-  GRANT SELECT ON public.ids TO PUBLIC;
-  INSERT INTO public.ids VALUES
-    ('acme', insight.create_organization('acme')),
-    ('globex', insight.create_organization('globex'));
-  INSERT INTO public.ids VALUES
-    ('alice', insight.create_user('alice@example.com', 'Alice', false, 'hs_alice')),
-    ('bob', insight.create_user('bob@example.com', 'Bob', false, 'hs_bob')),
-    ('carol', insight.create_user('carol@example.com', 'Carol'));
   SELECT insight.set_membership((SELECT id FROM public.ids WHERE name = 'alice'),
                                 (SELECT id FROM public.ids WHERE name = 'acme'), 'read_write');
   SELECT insight.set_membership((SELECT id FROM public.ids WHERE name = 'bob'),

@@ -12,37 +12,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use InsightFixture qw(preloaded_node create_people);
 
-my $node = PostgreSQL::Test::Cluster->new('dump');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys'
+my $node = preloaded_node('dump', db => 'src', conf => q{
 max_worker_processes = 1
 max_logical_replication_workers = 0
 max_parallel_workers = 0
 });
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE src');
-$node->safe_psql('src', 'CREATE EXTENSION insight_keys CASCADE');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'insight_keys cascade worker'}),
   '0', 'no cascade worker runs in this cluster');
 
+create_people($node, 'src', 'dr', dave => 1);
 $node->safe_psql('src', q{
-  CREATE ROLE dr_alice LOGIN;
-  CREATE ROLE dr_bob LOGIN;
-  CREATE ROLE dr_dave LOGIN;
-  CREATE ROLE dr_app LOGIN IN ROLE insight_trusted_app;
-  CREATE ROLE dr_stranger LOGIN;
-  CREATE TABLE public.ids (name text PRIMARY KEY, id uuid NOT NULL);
-  GRANT SELECT ON public.ids TO PUBLIC;
-  INSERT INTO public.ids VALUES
-    ('acme', insight.create_organization('acme')),
-    ('globex', insight.create_organization('globex'));
-  INSERT INTO public.ids VALUES
-    ('alice', insight.create_user('alice@example.com', 'Alice', false, 'dr_alice')),
-    ('bob', insight.create_user('bob@example.com', 'Bob', false, 'dr_bob')),
-    ('carol', insight.create_user('carol@example.com', 'Carol')),
-    ('dave', insight.create_user('dave@example.com', 'Dave', true, 'dr_dave'));
   CREATE FUNCTION public.id(text) RETURNS uuid LANGUAGE sql STABLE AS $$SELECT id FROM public.ids WHERE name = $1$$;
   SELECT insight.set_membership(public.id('alice'), public.id('acme'), 'read_write');
   SELECT insight.set_membership(public.id('bob'), public.id('globex'), 'org_admin');

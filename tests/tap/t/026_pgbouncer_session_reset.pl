@@ -9,19 +9,13 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use InsightFixture qw(preloaded_node start_pgbouncer);
 
 my $pgbouncer = '/usr/sbin/pgbouncer';
 plan skip_all => "pgbouncer not installed at $pgbouncer" unless -x $pgbouncer;
 
-my $node = PostgreSQL::Test::Cluster->new('session_pooled');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys'
-});
-$node->start;
-$node->safe_psql('postgres', 'CREATE DATABASE app');
+my $node = preloaded_node('session_pooled', db => 'app');
 $node->safe_psql('app', q{
-  CREATE EXTENSION insight_keys CASCADE;
   CREATE ROLE ps_web LOGIN;  -- the trusted application's login role: no user of its own
   GRANT insight_trusted_app TO ps_web;
 });
@@ -31,33 +25,9 @@ my $admin = $node->safe_psql('app',
 # pgbouncer on a free loopback port, session pooling, one server connection
 # that logs in as ps_web whoever the client is (the [databases] user), as an
 # application's pool does: every client is served by the same backend in turn.
-my $bdir = PostgreSQL::Test::Utils::tempdir('pgbouncer');
-my $bport = PostgreSQL::Test::Cluster::get_free_port();
-my $pghost = $node->host;
-my $pgport = $node->port;
-append_to_file("$bdir/userlist.txt", qq{"ps_web" ""\n"ps_next" ""\n});
-append_to_file("$bdir/pgbouncer.ini", qq{
-[databases]
-app = host=$pghost port=$pgport dbname=app user=ps_web
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bport
-unix_socket_dir =
-auth_type = trust
-auth_file = $bdir/userlist.txt
-pool_mode = session
-default_pool_size = 1
-min_pool_size = 0
-reserve_pool_size = 0
-max_client_conn = 10
-max_db_connections = 1
-server_reset_query = DISCARD ALL
-logfile = $bdir/pgbouncer.log
-pidfile = $bdir/pgbouncer.pid
-});
-my ($bout, $berr) = ('', '');
-my $bouncer = IPC::Run::start([$pgbouncer, "$bdir/pgbouncer.ini"], '>', \$bout, '2>', \$berr);
+my %bouncer = start_pgbouncer($node, bin => $pgbouncer, users => ['ps_web', 'ps_next'], server_user => 'ps_web',
+  pool_mode => 'session', pool_size => 1, max_client_conn => 10, server_reset_query => 'DISCARD ALL');
+my ($bport, $bouncer) = @bouncer{qw(port handle)};
 
 sub via_bouncer {
   my ($db, $user, $sql) = @_;
@@ -69,14 +39,6 @@ sub via_bouncer {
   return ($o, $e);
 }
 
-# Wait until pgbouncer accepts connections (bounded by the default timeout).
-my $ready = 0;
-for (1 .. 10 * $PostgreSQL::Test::Utils::timeout_default) {
-  my ($o) = via_bouncer('app', 'ps_web', 'SELECT 1');
-  if ($o eq '1') { $ready = 1; last; }
-  select(undef, undef, undef, 0.1);
-}
-ok($ready, 'pgbouncer accepts connections') or BAIL_OUT("pgbouncer did not start: $berr");
 
 # The application sets its principal for the session and leaves.
 my ($first, $e1) = via_bouncer('app', 'ps_web',
