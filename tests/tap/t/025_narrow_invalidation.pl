@@ -9,15 +9,12 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use InsightFixture qw(preloaded_node);
 
-my $node = PostgreSQL::Test::Cluster->new('narrow');
-$node->init;
-$node->append_conf('postgresql.conf', q{
-shared_preload_libraries = 'insight_keys'
+my $node = preloaded_node('narrow', conf => q{
 max_prepared_transactions = 2
 insight.last_used_flush_interval = 3600
 });
-$node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION insight_keys CASCADE');
 # 10 named keys of one user, 70 of a second user ("bulk") and 1,100 of a
 # third ("churn", revoked one transaction each to wrap the ring).
