@@ -16,7 +16,11 @@
 #             third busy session costs on these cores.
 #
 # The revoked keys are never the verified ones: every verify stays VALID, and
-# the difference is what the invalidations cost the verifying backends.
+# the difference is what the invalidations cost the verifying backends. Two
+# figures say so without the third session's share of the two cores: the
+# verifying backends' own CPU time per transaction (utime + stime, /proc), and the
+# verify cache misses per 1,000 verifies (insight.stats), each over the middle
+# of every run.
 # Rounds are interleaved (quiet, revoking, control, quiet, ...), medians reported.
 # Knobs: BENCH_ROUNDS (3), BENCH_SECONDS (5 per run).
 set -euo pipefail
@@ -91,31 +95,72 @@ chown "$PG_USER" "$work"/*.sql 2>/dev/null || true
 
 pgb -M prepared -c 2 -j 2 -T 2 -f "$work/verify.sql" >/dev/null  # warm up
 quiet="" revoking="" control="" revokes=""
-# run_with SCRIPT: verify TPS while a third session runs SCRIPT.
-run_with() {
-  local t third
-  pgb -c 1 -j 1 -T "$SECS" -f "$work/$1" >"$work/third.out" &
-  third=$!
-  t=$(pgb -M prepared -c 2 -j 2 -T "$SECS" -f "$work/verify.sql" | tps_of)
-  wait "$third" || { cat "$work/third.out" >&2; return 1; }
-  echo "$t"
+cpu_quiet="" cpu_revoking="" cpu_control="" miss_quiet="" miss_revoking="" miss_control=""
+hz=$(getconf CLK_TCK)
+# The verifying backends (application_name bench_verify) once both are
+# connected, and the CPU ticks (utime + stime) of a list of backends.
+verifier_pids() {
+  local pids i
+  for i in $(seq 100); do
+    pids=$(sql -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'bench_verify'")
+    [ "$(wc -w <<<"$pids")" -eq 2 ] && break
+    sleep 0.05
+  done
+  echo $pids
+}
+ticks_of() {
+  local c=0 p
+  for p in "$@"; do c=$((c + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+  echo "$c"
+}
+verifies() { sql -F ' ' -c "SELECT verify_valid, cache_misses FROM insight.stats"; }
+# measure [SCRIPT]: verify TPS of the two clients, with a third session running
+# SCRIPT if given; also, over the middle of the run (from 1 s in to 1 s before
+# the end), the verifying backends' CPU time per verify and the verify cache
+# misses per 1,000 verifies (cluster-wide counters; the third session verifies
+# nothing). Prints "tps cpu_us misses_per_1000".
+measure() {
+  local third="" t c0 c1 v0 m0 v1 m1 pids
+  if [ -n "${1:-}" ]; then
+    pgb -c 1 -j 1 -T "$SECS" -f "$work/$1" >"$work/third.out" &
+    third=$!
+  fi
+  as_pg env PGAPPNAME=bench_verify pgbench -U postgres -h "$work" -p "$PORT" -n -M prepared -c 2 -j 2 \
+    -T "$SECS" -f "$work/verify.sql" "$DB" >"$work/verify.out" 2>&1 &
+  local verifier=$!
+  sleep 1
+  pids=$(verifier_pids)
+  c0=$(ticks_of $pids); read -r v0 m0 <<<"$(verifies)"
+  sleep $((SECS - 2))
+  c1=$(ticks_of $pids); read -r v1 m1 <<<"$(verifies)"
+  wait "$verifier" || { cat "$work/verify.out" >&2; return 1; }
+  if [ -n "$third" ]; then wait "$third" || { cat "$work/third.out" >&2; return 1; }; fi
+  t=$(tps_of <"$work/verify.out")
+  awk -v t="$t" -v c=$((c1 - c0)) -v hz="$hz" -v v=$((v1 - v0)) -v m=$((m1 - m0)) \
+    'BEGIN {printf "%s %.2f %.2f\n", t, (v > 0 ? c / hz * 1e6 / v : 0), (v > 0 ? m * 1000 / v : 0)}'
 }
 for r in $(seq "$ROUNDS"); do
-  t=$(pgb -M prepared -c 2 -j 2 -T "$SECS" -f "$work/verify.sql" | tps_of)
-  quiet+="$t "
-  t=$(run_with revoke.sql) || exit 1
-  revoking+="$t "
+  read -r t c m <<<"$(measure)" || exit 1
+  quiet+="$t " cpu_quiet+="$c " miss_quiet+="$m "
+  read -r t c m <<<"$(measure revoke.sql)" || exit 1
+  revoking+="$t " cpu_revoking+="$c " miss_revoking+="$m "
   revokes+="$(awk -v a="$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")" \
                   -v b="${revoked_before:-0}" -v s="$SECS" 'BEGIN {printf "%.0f", (a - b) / s}') "
   revoked_before=$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")
-  t=$(run_with control.sql) || exit 1
-  control+="$t "
+  read -r t c m <<<"$(measure control.sql)" || exit 1
+  control+="$t " cpu_control+="$c " miss_control+="$m "
 done
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 q=$(med "$quiet") v=$(med "$revoking") c=$(med "$control") rps=$(med "$revokes")
 r_v=$(ratio "$v" "$q") r_vc=$(ratio "$v" "$c") r_cq=$(ratio "$c" "$q")
 s_v=$(pairwise ratio "$revoking" "$quiet" | spread_of)
 s_vc=$(pairwise ratio "$revoking" "$control" | spread_of)
+# CPU per verify, quiet / revoking: the throughput the verifying backends' CPU
+# allows, the same direction as the TPS ratio.
+cpu_rounds=$(pairwise ratio "$cpu_quiet" "$cpu_revoking")
+r_cpu=$(median_of "$cpu_rounds") s_cpu=$(spread_of <<<"$cpu_rounds")
+cq=$(med "$cpu_quiet") cv=$(med "$cpu_revoking") cc=$(med "$cpu_control")
+mq=$(med "$miss_quiet") mv=$(med "$miss_revoking") mc=$(med "$miss_control")
 revoked=$(sql -c "SELECT count(*) FROM insight.audit_log WHERE action = 'key.revoked'")
 left=$(sql -c "SELECT count(*) FROM insight.api_keys WHERE id IN (SELECT key_id FROM bench_victims)")
 
@@ -131,7 +176,11 @@ session revokes one of the other keys every 10 ms (insight.revoke_key, one trans
 | verify TPS while revoking ≥ 0.9 × verify TPS without | $v vs $q TPS = **$r_v ×** at $rps revocations/s | $(judge "$r_v" 0.9 ">=" "$s_v") |
 | (what the invalidations cost) revoking vs the same third session rolling back | $v vs $c TPS = $r_vc × | $(judge "$r_vc" 0.9 ">=" "$s_vc") |
 | (what a third busy session costs) rolling back vs quiet | $c vs $q TPS = $r_cq × | — |
+| the verifying backends' CPU per transaction (fetch + verify), quiet / revoking (middle of each run) | $cq vs $cv µs = **$(awk -v r="$r_cpu" 'BEGIN {printf "%.2f", r}') ×** (control $cc µs) | $(judge "$r_cpu" 0.9 ">=" "$s_cpu") |
+| verify cache misses per 1,000 verifies: quiet, revoking, control | $mq, **$mv**, $mc | — |
 
 - Raw TPS per round: quiet $quiet; revoking $revoking; control $control; revocations/s $revokes.
+- CPU µs per transaction per round: quiet $cpu_quiet; revoking $cpu_revoking; control $cpu_control.
+- Cache misses per 1,000 verifies per round: quiet $miss_quiet; revoking $miss_revoking; control $miss_control.
 - $revoked keys revoked in all ($left victims still stored).
 EOF
