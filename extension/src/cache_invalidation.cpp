@@ -85,7 +85,7 @@ Datum InvalidateKeyRow(FunctionCallInfo fcinfo) {
   // A bulk change (a cascade deleting a user's keys) went broad at its 65th
   // row: the rest of its rows cost no more than this test.
   if (BroadSignalQueued()) {
-    VerifyCacheKeyRowsChanged();
+    VerifyCacheInvalidate();
     return PointerGetDatum(nullptr);
   }
   InvalidationTargets targets = KeyInvalidationTargets();
@@ -102,19 +102,15 @@ Datum InvalidateKeyRow(FunctionCallInfo fcinfo) {
     char id[kKeyChangeIdLen];
     HeapTuple rows[2] = {td->tg_trigtuple,
                          TRIGGER_FIRED_BY_UPDATE(event) ? td->tg_newtuple : nullptr};
-    char first[kKeyChangeIdLen];
-    bool have_first = false;
     for (HeapTuple row : rows) {
       if (!named || row == nullptr) continue;
       if (!LookupIdOf(row, desc, targets.lookup_column, id)) {
         named = false;  // a row verify could not have cached: say nothing narrow about it
         continue;
       }
-      if (have_first && std::memcmp(first, id, kKeyChangeIdLen) == 0) continue;
-      std::memcpy(first, id, kKeyChangeIdLen);
-      have_first = true;
       // Without the ring (not preloaded) every backend drops all of its keys
-      // on the narrow signal, which needs no names.
+      // on the narrow signal, which needs no names. NoteKeyChange keeps each
+      // id once (an UPDATE that kept the lookup id names it once).
       if (KeyChangeRingAttached() && !NoteKeyChange(id, targets.broad)) named = false;
     }
     if (named) {
@@ -123,9 +119,14 @@ Datum InvalidateKeyRow(FunctionCallInfo fcinfo) {
       SendBroad(targets.broad, td->tg_relation);
     }
   });
-  if (!named) NoteBroadSignalQueued();
-  // This backend's own entries go at once, as with the broad signal.
-  VerifyCacheKeyRowsChanged();
+  // This backend's own entries go at once: with the names noted, its own
+  // transaction's changes make it clear all its keys.
+  if (named) {
+    VerifyCacheKeyRowsChanged();
+  } else {
+    NoteBroadSignalQueued();
+    VerifyCacheInvalidate();
+  }
   return PointerGetDatum(nullptr);
 }
 

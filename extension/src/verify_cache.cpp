@@ -96,9 +96,11 @@ void ClearSlots() noexcept {
   KeyChangeCursorReset(&g_cache.changes);
 }
 
-CachedKey* Bucket(std::string_view lookup) noexcept;
+CachedKey* Bucket(std::string_view lookup) noexcept {
+  return &g_cache.slots[static_cast<size_t>(HashLookup(lookup) % g_cache.buckets) * g_cache.ways];
+}
 
-void DropLookup(const char* lookup_id) {
+void DropLookup(const char* lookup_id) noexcept {
   std::string_view lookup(lookup_id, core::kLookupLen);
   CachedKey* bucket = Bucket(lookup);
   for (uint32_t i = 0; i < g_cache.ways; i++) {
@@ -155,9 +157,6 @@ void Prepare() noexcept {
   }
 }
 
-CachedKey* Bucket(std::string_view lookup) noexcept {
-  return &g_cache.slots[static_cast<size_t>(HashLookup(lookup) % g_cache.buckets) * g_cache.ways];
-}
 
 }  // namespace
 
